@@ -1,0 +1,58 @@
+# Two commands set everything up: `make run` and `make test`. Both are idempotent:
+# apt and pip run only when something is missing or pyproject.toml changed.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := .stamps
+
+RUN_APT  := mpv libmpv2 ffmpeg ca-certificates avahi-daemon
+TEST_APT := $(RUN_APT) mosquitto mosquitto-clients pulseaudio pulseaudio-utils chromium \
+            fonts-dejavu-core systemd dosfstools mtools e2fsprogs fdisk sox
+
+.PHONY: run test lint bench soak clean deps-run deps-test
+
+run: deps-run
+	$(PY) -m appliance run --data-dir ./var/data --media-dir ./var/media --port 8080 $(ARGS)
+
+test: deps-test
+	bash bin/test-run
+
+lint: deps-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+bench: deps-test
+	bash bin/bench-run
+
+soak: deps-test
+	$(PY) -m pytest -q -m slow tests $(ARGS)
+
+deps-run: $(STAMP)/apt-run $(STAMP)/pip-run
+deps-test: $(STAMP)/apt-test $(STAMP)/pip-test
+
+$(STAMP)/apt-run: bin/apt-ensure
+	@mkdir -p $(STAMP)
+	bash bin/apt-ensure $(RUN_APT)
+	@touch $@
+
+$(STAMP)/apt-test: bin/apt-ensure Makefile
+	@mkdir -p $(STAMP)
+	bash bin/apt-ensure $(TEST_APT)
+	@touch $@
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(STAMP)/pip-run: pyproject.toml $(VENV)/bin/python
+	@mkdir -p $(STAMP)
+	$(VENV)/bin/pip install -q -e .
+	@touch $@
+
+$(STAMP)/pip-test: pyproject.toml $(VENV)/bin/python
+	@mkdir -p $(STAMP)
+	$(VENV)/bin/pip install -q -e '.[test]'
+	@touch $@ $(STAMP)/pip-run
+
+clean:
+	rm -rf $(STAMP) build dist *.egg-info

@@ -1,0 +1,102 @@
+"""The `djamms` command: `run` the box, print its `state`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from appliance.config import AUDIO_MODES, PLAYERS, VIDEO_MODES, ConfigError, load_config
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="TOML config file")
+    p.add_argument("--data-dir")
+    p.add_argument("--media-dir")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--audio", choices=AUDIO_MODES)
+    p.add_argument("--video", choices=VIDEO_MODES)
+    p.add_argument("--player", choices=PLAYERS)
+    p.add_argument("--admin-pin")
+    p.add_argument("--broker")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="djamms", description="DJAMMS venue jukebox appliance")
+    sub = p.add_subparsers(dest="command", required=True)
+    _run_args(sub.add_parser("run", help="run the box"))
+    st = sub.add_parser("state", help="print the current snapshot as JSON")
+    st.add_argument("--config")
+    st.add_argument("--data-dir")
+    st.add_argument("--full", action="store_true", help="whole queues, not the first 50")
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    keys = (
+        "data_dir",
+        "media_dir",
+        "host",
+        "port",
+        "audio",
+        "video",
+        "player",
+        "admin_pin",
+        "broker",
+    )
+    return {k: getattr(args, k, None) for k in keys}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from appliance.bootstrap import build
+
+    cfg = load_config(args.config, _overrides(args))
+    logging.basicConfig(
+        level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    box = build(cfg)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    box.start()
+    logging.getLogger("djamms").info("running; console on http://%s:%s", cfg.host, cfg.port)
+    stop.wait()
+    box.stop()
+    return 0
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    from appliance.core.views import snapshot_payload
+    from appliance.runtime import Runtime
+    from appliance.store import FileStore
+
+    cfg = load_config(args.config, _overrides(args))
+    runtime = Runtime(FileStore(cfg.data_dir, readonly=True))
+    state = runtime.replay_only()
+    out = {"rev": state.rev, **snapshot_payload(state, None if args.full else 50)}
+    json.dump(out, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "state":
+            return cmd_state(args)
+    except ConfigError as exc:
+        print(f"djamms: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The composition root: `build(config, ...)` wires the runtime, the store and every
+adapter. Real parts by default; tests pass fakes. Nothing starts until `Box.start()`."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from appliance.config import Config
+from appliance.core import messages as m
+from appliance.pins import generate_pin, hash_pin
+from appliance.runtime import Runtime, Store
+from appliance.store import FileStore
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+AdapterFactory = Callable[["Box"], "Adapter | None"]
+
+
+@dataclass
+class Box:
+    config: Config
+    runtime: Runtime
+    adapters: list[Any] = field(default_factory=list)
+    first_pin: str = ""  # shown on the screen page until staff change it
+
+    def start(self) -> None:
+        self.runtime.start()
+        self._ensure_venue()
+        for adapter in self.adapters:
+            adapter.start()
+
+    def stop(self) -> None:
+        for adapter in reversed(self.adapters):
+            try:
+                adapter.stop()
+            except Exception:  # keep stopping the rest
+                log.exception("stopping %s failed", type(adapter).__name__)
+        self.runtime.stop()
+
+    def _ensure_venue(self) -> None:
+        """First start: the owner (admin) and the venue, as the seed's setup handler does."""
+        if self.runtime.state.venue is not None:
+            return
+        pin = self.config.admin_pin
+        if not pin:
+            pin = generate_pin()
+            self.first_pin = pin
+            pin_file = self.config.data_dir / "first-boot-pin"
+            pin_file.write_text(pin + "\n")
+            pin_file.chmod(0o600)
+            log.warning("first start: staff PIN is %s (shown on the screen page)", pin)
+        reply = self.runtime.submit(
+            m.SetupVenue(
+                owner_user_id=uuid.uuid4().hex,
+                venue_name=self.config.venue_name,
+                pin_hash=hash_pin(pin),
+            )
+        )
+        if not reply.ok:
+            raise RuntimeError(f"venue setup failed: {reply.error}")
+
+
+def default_adapters() -> list[AdapterFactory]:
+    """The adapters a real box runs, in start order. Each factory may return None when
+    its part is not configured (no broker, no GPIO)."""
+    from appliance.player.factory import build_player
+
+    return [build_player]
+
+
+def build(
+    config: Config,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+    adapters: list[AdapterFactory] | None = None,
+) -> Box:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = Runtime(store if store is not None else FileStore(config.data_dir), clock)
+    box = Box(config=config, runtime=runtime)
+    for factory in default_adapters() if adapters is None else adapters:
+        adapter = factory(box)
+        if adapter is not None:
+            box.adapters.append(adapter)
+    return box

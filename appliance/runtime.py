@@ -1,0 +1,370 @@
+"""The single writer: the only place that holds the box's mutable state.
+
+Every message from every adapter goes through `submit()` (or `post()` for facts) onto one
+worker thread, which runs the pure engine, bumps `rev`, journals the change, hands effects
+to the effect sinks (each on its own thread) and publishes events to subscribers. A
+subscriber never blocks the worker: its queue is bounded, and one that falls behind is
+given a fresh snapshot instead of a backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from appliance.core import messages as m
+from appliance.core.engine import step
+from appliance.core.model import State
+from appliance.core.outputs import Effect, Event, Outcome, Rejected
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 30.0  # seconds: how stale a position on disk may get
+
+
+class Store(Protocol):
+    recovery_notes: list[str]
+
+    def load(self) -> tuple[State, list[tuple[m.Message, float]]]: ...
+    def start(self) -> None: ...
+    def append(self, msg: m.Message, now: float, state: State) -> Future[None]: ...
+    def request_snapshot(self) -> None: ...
+    def close(self, state: State | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Reply:
+    ok: bool
+    rev: int
+    result: Any = None
+    error: dict[str, Any] | None = None
+    status: int = 200
+    state: State | None = None  # set on conflicts (409): the current truth
+
+
+@dataclass(frozen=True)
+class Published:
+    """One applied change: its events, the rev and the state they describe."""
+
+    rev: int
+    events: tuple[Event, ...]
+    state: State
+
+
+@dataclass(frozen=True)
+class Resync:
+    """Sent instead of a backlog to a subscriber that fell behind."""
+
+    rev: int
+    state: State
+
+
+class Subscription:
+    def __init__(self, runtime: Runtime, maxsize: int, name: str) -> None:
+        self._runtime = runtime
+        self._items: deque[Published | Resync] = deque()
+        self._cond = threading.Condition()
+        self.maxsize = maxsize
+        self.name = name
+        self.closed = False
+        self.overflows = 0
+
+    def _offer(self, item: Published) -> None:
+        with self._cond:
+            if len(self._items) >= self.maxsize:
+                self._items.clear()
+                self._items.append(Resync(item.rev, item.state))
+                self.overflows += 1
+            else:
+                self._items.append(item)
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> Published | Resync | None:
+        """The next item, or None on timeout or once closed."""
+        with self._cond:
+            if not self._items and not self.closed:
+                self._cond.wait(timeout)
+            return self._items.popleft() if self._items else None
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+        self._runtime._unsubscribe(self)
+
+
+@dataclass
+class _Job:
+    msg: m.Message
+    reply: Future[Reply] | None
+    now: float | None = None
+
+
+@dataclass
+class _Sink:
+    name: str
+    fn: Callable[[tuple[Effect, ...], State], None]
+    inbox: queue.SimpleQueue[tuple[tuple[Effect, ...], State] | None] = field(
+        default_factory=queue.SimpleQueue
+    )
+    thread: threading.Thread | None = None
+
+
+class Runtime:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        *,
+        idempotency_size: int = 10_000,
+        checkpoint_every: float = CHECKPOINT_EVERY,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self._state = State()
+        self._inbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._subs: list[Subscription] = []
+        self._subs_lock = threading.Lock()
+        self._sinks: list[_Sink] = []
+        self._done: OrderedDict[str, Future[Reply]] = OrderedDict()
+        self._idempotency_size = idempotency_size
+        self._checkpoint_every = checkpoint_every
+        self._volatile_dirty = False
+        self._last_checkpoint = 0.0
+        self._worker: threading.Thread | None = None
+        self.applied = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def replay_only(self) -> State:
+        """Load and replay without starting anything (for `djamms state`)."""
+        self._state = self._replay()
+        return self._state
+
+    def _replay(self) -> State:
+        state, journal = self.store.load()
+        for msg, now in journal:
+            try:
+                state = self._apply(state, step(state, msg, now))[0]
+            except Rejected as exc:  # the engine changed under an old journal: say so, go on
+                log.warning("replay: %s refused (%s)", type(msg).__name__, exc.code)
+                continue
+            if msg.command_id:
+                self._remember(msg.command_id, Reply(True, state.rev))
+        return state
+
+    def start(self, *, boot: bool = True) -> None:
+        self._state = self._replay()
+        self.store.start()
+        for sink in self._sinks:
+            self._start_sink(sink)
+        self._worker = threading.Thread(target=self._run, name="runtime", daemon=True)
+        self._worker.start()
+        if boot:
+            self.post(m.Boot())
+
+    def stop(self) -> None:
+        if self._worker is None:
+            return
+        self._inbox.put(None)
+        self._worker.join(timeout=30)
+        self._worker = None
+        for sink in self._sinks:
+            sink.inbox.put(None)
+        for sink in self._sinks:
+            if sink.thread is not None:
+                sink.thread.join(timeout=10)
+                sink.thread = None
+        self.store.close(self._state)
+        with self._subs_lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.close()
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    # -- input -----------------------------------------------------------------------------
+
+    def submit(self, msg: m.Message, timeout: float = 10.0) -> Reply:
+        """Apply `msg` and wait until it is durable. Thread-safe."""
+        fut: Future[Reply] = Future()
+        self._inbox.put(_Job(msg, fut))
+        return fut.result(timeout=timeout)
+
+    def submit_async(self, msg: m.Message) -> Future[Reply]:
+        fut: Future[Reply] = Future()
+        self._inbox.put(_Job(msg, fut))
+        return fut
+
+    def post(self, msg: m.Message) -> None:
+        """Fire and forget (facts from the player, ticks)."""
+        self._inbox.put(_Job(msg, None))
+
+    # -- output ----------------------------------------------------------------------------
+
+    def subscribe(self, maxsize: int = 256, name: str = "") -> Subscription:
+        sub = Subscription(self, maxsize, name)
+        with self._subs_lock:
+            self._subs = [*self._subs, sub]
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._subs_lock:
+            self._subs = [s for s in self._subs if s is not sub]
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subs)
+
+    def add_effect_sink(self, fn: Callable[[tuple[Effect, ...], State], None], name: str) -> None:
+        """`fn(effects, state)` runs on its own thread, in order, for every outcome with effects."""
+        sink = _Sink(name, fn)
+        self._sinks.append(sink)
+        if self._worker is not None:
+            self._start_sink(sink)
+
+    def _start_sink(self, sink: _Sink) -> None:
+        def loop() -> None:
+            while (item := sink.inbox.get()) is not None:
+                try:
+                    sink.fn(*item)
+                except Exception:  # an actuator's bug must not take the box down
+                    log.exception("effect sink %s failed", sink.name)
+
+        sink.thread = threading.Thread(target=loop, name=f"sink-{sink.name}", daemon=True)
+        sink.thread.start()
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _apply(self, state: State, out: Outcome) -> tuple[State, bool]:
+        new = out.state
+        if new is state:
+            return state, False
+        if out.durable:
+            return replace(new, rev=state.rev + 1), True
+        return new, False
+
+    def _remember(self, command_id: str, reply: Reply | Future[Reply]) -> None:
+        fut = reply if isinstance(reply, Future) else Future()
+        if not isinstance(reply, Future):
+            fut.set_result(reply)
+        self._done[command_id] = fut
+        while len(self._done) > self._idempotency_size:
+            self._done.popitem(last=False)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self._inbox.get(timeout=self._checkpoint_every / 3)
+            except queue.Empty:
+                job = False  # type: ignore[assignment]
+            if job is None:
+                self._checkpoint(force=True)
+                return
+            if job:
+                try:
+                    self._handle(job)
+                except Exception as exc:  # a bug in a rule: refuse that one message, keep going
+                    log.exception("runtime: %s failed", type(job.msg).__name__)
+                    if job.reply is not None and not job.reply.done():
+                        job.reply.set_result(
+                            Reply(
+                                False,
+                                self._state.rev,
+                                error={"code": "internal", "message": f"internal error: {exc}"},
+                                status=500,
+                            )
+                        )
+            self._checkpoint()
+
+    def _handle(self, job: _Job) -> None:
+        msg = job.msg
+        if msg.command_id and msg.command_id in self._done:
+            prior = self._done[msg.command_id]
+            if job.reply is not None:
+                prior.add_done_callback(lambda f, r=job.reply: r.set_result(f.result()))
+            return
+        state = self._state
+        now = job.now if job.now is not None else self.clock()
+        try:
+            out = step(state, msg, now)
+        except Rejected as exc:
+            conflict = state if exc.status == 409 else None
+            reply = Reply(False, state.rev, error=exc.as_error(), status=exc.status, state=conflict)
+            if msg.command_id:  # a retried command gets its first answer, refusals included
+                self._remember(msg.command_id, reply)
+            if job.reply is not None:
+                job.reply.set_result(reply)
+            return
+        new, durable = self._apply(state, out)
+        self._state = new
+        self.applied += 1
+        reply = Reply(True, new.rev, result=out.reply)
+        if durable:
+            written = self.store.append(msg, now, new)
+        else:
+            self._volatile_dirty = self._volatile_dirty or new is not state
+            written = None
+        if out.effects:
+            for sink in self._sinks:
+                sink.inbox.put((out.effects, new))
+        if out.events:
+            pub = Published(new.rev, out.events, new)
+            for sub in self._subs:
+                sub._offer(pub)
+        fut = job.reply if job.reply is not None else Future()
+        if msg.command_id:
+            self._remember(msg.command_id, fut)
+        if written is None:
+            fut.set_result(reply)
+        else:
+            written.add_done_callback(lambda w: _settle(fut, reply, w))
+
+    def _checkpoint(self, force: bool = False) -> None:
+        """Make the volatile position durable, at most every `checkpoint_every` seconds."""
+        now = self.clock()
+        if not self._volatile_dirty or (
+            not force and now - self._last_checkpoint < self._checkpoint_every
+        ):
+            return
+        venue = self._state.venue
+        np = venue.now_playing if venue else None
+        self._volatile_dirty = False
+        self._last_checkpoint = now
+        if venue is None:
+            return
+        msg = m.PositionCheckpoint(
+            play_id=np.play_id if np else "",
+            position=np.position if np else 0.0,
+            last_heartbeat_at=venue.last_heartbeat_at,
+        )
+        self.store.append(msg, now, self._state)
+
+
+def _settle(fut: Future[Reply], reply: Reply, written: Future[None]) -> None:
+    exc = written.exception()
+    if exc is None:
+        fut.set_result(reply)
+    else:  # applied in memory but not on disk: say so rather than claim it is safe
+        fut.set_result(
+            Reply(
+                False,
+                reply.rev,
+                result=reply.result,
+                status=507,
+                error={"code": "storage_failed", "message": f"Applied but not saved: {exc}"},
+            )
+        )
