@@ -32,6 +32,9 @@ class Box:
     config: Config
     runtime: Runtime
     adapters: list[Any] = field(default_factory=list)
+    # Named services adapters offer each other through the composition root only
+    # (e.g. "library" for search, used by the console). Set by factories in build().
+    services: dict[str, Any] = field(default_factory=dict)
     first_pin: str = ""  # shown on the screen page until staff change it
 
     def start(self) -> None:
