@@ -187,7 +187,8 @@ class ContentGallery:
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ContentError("unreadable_media", f"The file could not be read: {exc}", 422)
+            msg = f"The file could not be read: {exc}"
+            raise ContentError("unreadable_media", msg, 422) from None
         if done.returncode != 0 or not dst.exists() or dst.stat().st_size == 0:
             raise ContentError(
                 "unreadable_media", "The file looks like media but could not be decoded.", 422
