@@ -1,0 +1,172 @@
+"""Benchmarks for schedules/import/backup: prints figures, ends with one JSON line each.
+
+1. Import of a 13,000-entry playlist through real yt-dlp (flat extraction of a feed served
+   on 127.0.0.1), then loading it into the queue, on a journaled store with fsync, while a
+   console changes the volume every 20 ms: total time, peak memory, worst command latency.
+2. Backup and restore of a venue with 50 playlists and 100,000 activity-log entries.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from appliance.backup import Backups  # noqa: E402
+from appliance.core import messages as m  # noqa: E402
+from appliance.core.model import LogEntry, Playlist, PlaylistTrack, frozen_map  # noqa: E402
+from appliance.library.importer import PlaylistImporter  # noqa: E402
+from appliance.runtime import Runtime  # noqa: E402
+from appliance.store import SNAPSHOT, AtomicJSONStorage, FileStore, state_to_tables  # noqa: E402
+from tests.support.listserver import ListServer, rss_feed  # noqa: E402
+
+STAFF = m.Actor(user_id="owner", role="admin", source="bench")
+FIGURES: list[dict] = []
+
+
+def figure(metric: str, value: float, unit: str, target: float) -> None:
+    FIGURES.append({"metric": metric, "value": round(value, 3), "unit": unit, "target": target})
+    print(f"{metric}: {value:.3f} {unit} (target {target})")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_import(tmp: Path) -> None:
+    server = ListServer()
+    server.routes["/big.xml"] = ("application/rss+xml", rss_feed(server.url(""), 13_000))
+    rt = Runtime(FileStore(tmp / "import"))
+    rt.start()
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def console() -> None:
+        i = 0
+        while not done.is_set():
+            t0 = time.perf_counter()
+            rt.submit(m.UiCommand(actor=STAFF, command="SET_VOLUME", value=i % 100), timeout=60)
+            latencies.append(time.perf_counter() - t0)
+            i += 1
+            done.wait(0.02)
+
+    try:
+        rt.submit(m.SetupVenue(owner_user_id="owner"))
+        rss_before = peak_rss_mb()
+        worker = threading.Thread(target=console)
+        worker.start()
+        t0 = time.perf_counter()
+        report = PlaylistImporter(rt).import_now(STAFF, url=server.url("/big.xml"))
+        t1 = time.perf_counter()
+        load = rt.submit(
+            m.ManagePlaylist(actor=STAFF, action="load", params={"playlistId": report.playlist_id}),
+            timeout=120,
+        )
+        t2 = time.perf_counter()
+        done.set()
+        worker.join()
+        assert report.imported == 13_000 and load.ok
+        latencies.sort()
+        print(f"import: {report.imported} tracks, {len(latencies)} console commands meanwhile")
+        figure("import_13000_seconds", t1 - t0, "s", 60)
+        figure("load_13000_seconds", t2 - t1, "s", 2)
+        figure("import_load_peak_rss_mb", peak_rss_mb(), "MB", 400)
+        figure("import_load_rss_growth_mb", peak_rss_mb() - rss_before, "MB", 200)
+        figure("import_worst_command_latency_ms", latencies[-1] * 1000, "ms", 1000)
+        figure(
+            "import_p99_command_latency_ms", latencies[int(len(latencies) * 0.99)] * 1000, "ms", 200
+        )
+    finally:
+        rt.stop()
+        server.stop()
+
+
+def venue_dir(path: Path) -> None:
+    """A data dir holding a venue with 50 playlists x 200 tracks and 100,000 log entries."""
+    rt = Runtime(FileStore(path))
+    rt.start()
+    rt.submit(m.SetupVenue(owner_user_id="owner", venue_name="Bench Bar"))
+    state = rt.state
+    rt.stop()
+    playlists = {
+        f"pl{i}": Playlist(
+            playlist_id=f"pl{i}",
+            name=f"Playlist {i}",
+            owner_id="owner",
+            venue_id="owner",
+            tracks=tuple(
+                PlaylistTrack(f"vid{i:02d}{n:05d}", f"Song {n}", f"Artist {n % 97}", 200, "", n)
+                for n in range(200)
+            ),
+            track_count=200,
+        )
+        for i in range(50)
+    }
+    log = tuple(
+        LogEntry(
+            log_id=f"lb{n}",
+            timestamp=f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T12:00:00.000Z",
+            event_type="track_added",
+            user_id="owner",
+            venue_id="owner",
+            event_data=frozen_map({"video_id": f"vid{n:06d}", "queue": "active"}),
+        )
+        for n in range(100_000)
+    )
+    from dataclasses import replace
+
+    big = replace(
+        state,
+        playlists=frozen_map(playlists),
+        activity_log=log,
+        log_retention=100_000,
+        seq=state.seq + 200_000,
+    )
+    for p in (path / "journal").glob("*.jsonl"):
+        p.unlink()
+    AtomicJSONStorage(str(path / SNAPSHOT)).write(state_to_tables(big, 0))
+
+
+def bench_backup(tmp: Path) -> None:
+    venue_dir(tmp / "src")
+    src = Runtime(FileStore(tmp / "src"))
+    src.start(boot=False)
+    try:
+        assert len(src.state.activity_log) == 100_000 and len(src.state.playlists) == 50
+        t0 = time.perf_counter()
+        archive = b"".join(Backups(src, tmp / "src").stream())
+        t1 = time.perf_counter()
+    finally:
+        src.stop()
+    dst = Runtime(FileStore(tmp / "dst"))
+    dst.start(boot=False)
+    try:
+        t2 = time.perf_counter()
+        Backups(dst, tmp / "dst").restore(io.BytesIO(archive), STAFF)
+        t3 = time.perf_counter()
+        assert len(dst.state.playlists) == 50 and len(dst.state.activity_log) == 100_000
+    finally:
+        dst.stop()
+    print(f"backup archive: {len(archive) / 1e6:.1f} MB")
+    figure("backup_seconds_50pl_100k_log", t1 - t0, "s", 30)
+    figure("backup_archive_mb", len(archive) / 1e6, "MB", 100)
+    figure("restore_seconds_50pl_100k_log", t3 - t2, "s", 60)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_import(Path(tmp))
+        bench_backup(Path(tmp))
+    for f in FIGURES:
+        print(json.dumps(f))
+
+
+if __name__ == "__main__":
+    main()
