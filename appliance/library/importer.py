@@ -174,11 +174,12 @@ class PlaylistImporter:
     ) -> tuple[str, list[dict[str, Any]]]:
         if folder:
             return self._read_folder(report, folder)
+        # Lists uploaded by staff may name files in the media folder; lists from the web not.
         if m3u:
-            tracks, report.failed = parse_m3u(m3u)
+            tracks, report.failed = parse_m3u(m3u, local_root=self.media_dir)
             return "", tracks
         if json_data is not None:
-            title, tracks, report.failed = parse_json(json_data)
+            title, tracks, report.failed = parse_json(json_data, local_root=self.media_dir)
             return title, tracks
         if not url:
             raise ImportRefused("invalid_source", "Give a url, an M3U or JSON list, or a folder.")

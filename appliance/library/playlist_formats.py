@@ -58,8 +58,9 @@ class ImportReport:
 # --- references: what a list line or entry names ---------------------------------------
 
 
-def normalize_ref(ref: str) -> str:
-    """A playable `video_id` from a list entry, or ValueError saying why not."""
+def normalize_ref(ref: str, local_root: Path | None = None) -> str:
+    """A playable `video_id` from a list entry, or ValueError saying why not. A local file
+    is accepted only inside `local_root` (the media folder) and only when one is given."""
     ref = ref.strip()
     if not ref:
         raise ValueError("empty entry")
@@ -77,10 +78,19 @@ def normalize_ref(ref: str) -> str:
             return parsed.path.strip("/")
         return ref
     if parsed.scheme == "file" or ref.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:\\", ref):
-        raise ValueError("local file paths are not accepted in a list; import the folder")
+        return _local_file(urllib.parse.unquote(parsed.path) if parsed.scheme else ref, local_root)
     if parsed.scheme:
         raise ValueError(f"unsupported address type {parsed.scheme!r}")
     raise ValueError("not a video id or an http(s) address")
+
+
+def _local_file(path: str, root: Path | None) -> str:
+    if root is None:
+        raise ValueError("local file paths are not accepted in this list; import the folder")
+    resolved, base = Path(path).resolve(), root.resolve()
+    if base not in resolved.parents:
+        raise ValueError("local files must be inside the media folder")
+    return str(resolved)
 
 
 def playlist_url(url_or_id: str) -> str:
@@ -103,10 +113,17 @@ def external_ref(video_id: str) -> str:
 # --- sources ----------------------------------------------------------------------------
 
 
-def _track(ref: str, title: Any = "", artist: Any = "", duration: Any = 0, thumb: Any = "") -> dict:
+def _track(
+    ref: str,
+    title: Any = "",
+    artist: Any = "",
+    duration: Any = 0,
+    thumb: Any = "",
+    local_root: Path | None = None,
+) -> dict:
     dur = duration if isinstance(duration, int | float) and not isinstance(duration, bool) else 0
     return {
-        "video_id": normalize_ref(ref),
+        "video_id": normalize_ref(ref, local_root),
         "title": str(title or "")[:300],
         "artist": str(artist or "")[:300],
         "duration": max(0, int(dur)),
@@ -114,7 +131,9 @@ def _track(ref: str, title: Any = "", artist: Any = "", duration: Any = 0, thumb
     }
 
 
-def parse_m3u(text: str, base_url: str = "") -> tuple[list[dict], list[dict]]:
+def parse_m3u(
+    text: str, base_url: str = "", local_root: Path | None = None
+) -> tuple[list[dict], list[dict]]:
     """Tracks and failures from an (extended) M3U list; relative entries resolve
     against `base_url` when the list came from the web."""
     tracks: list[dict] = []
@@ -141,7 +160,8 @@ def parse_m3u(text: str, base_url: str = "") -> tuple[list[dict], list[dict]]:
         info = None
         artist, sep, rest = title.partition(" - ")
         try:
-            tracks.append(_track(ref, rest if sep else title, artist if sep else "", duration))
+            name, by = (rest, artist) if sep else (title, "")
+            tracks.append(_track(ref, name, by, duration, local_root=local_root))
         except ValueError as exc:
             failed.append({"line": n, "entry": line[:300], "reason": str(exc)})
     return tracks, failed
@@ -168,7 +188,7 @@ def to_json(playlist: Playlist) -> dict[str, Any]:
     }
 
 
-def parse_json(data: Any) -> tuple[str, list[dict], list[dict]]:
+def parse_json(data: Any, local_root: Path | None = None) -> tuple[str, list[dict], list[dict]]:
     """Name, tracks and failures from our export (or a bare list of tracks)."""
     if isinstance(data, bytes | str):
         try:
@@ -187,11 +207,8 @@ def parse_json(data: Any) -> tuple[str, list[dict], list[dict]]:
             if not isinstance(t, Mapping):
                 raise ValueError("not an object")
             ref = t.get("video_id", t.get("videoId", t.get("url", "")))
-            tracks.append(
-                _track(
-                    str(ref), t.get("title"), t.get("artist"), t.get("duration"), t.get("thumbnail")
-                )
-            )
+            fields = (t.get(k) for k in ("title", "artist", "duration", "thumbnail"))
+            tracks.append(_track(str(ref), *fields, local_root=local_root))
         except ValueError as exc:
             failed.append({"index": i, "entry": str(t)[:300], "reason": str(exc)})
     return name, tracks, failed

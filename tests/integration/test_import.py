@@ -168,6 +168,12 @@ def test_folder_import_stays_inside_the_media_folder(runtime: Runtime, tmp_path:
         with pytest.raises(ImportRefused) as err:
             imp.import_now(STAFF, folder=outside)
         assert err.value.code == "invalid_folder"
+    # Its JSON export imports again; a list naming files outside the media folder does not.
+    again = imp.import_now(STAFF, json_data=to_json(pl))
+    assert runtime.state.playlists[again.playlist_id].tracks == pl.tracks
+    m3u = f"{pl.tracks[0].video_id}\n/etc/passwd\nfile://{media}/jazz/intro.mkv\n"
+    report = imp.import_now(STAFF, m3u=m3u)
+    assert report.imported == 2 and "inside the media folder" in report.failed[0]["reason"]
 
 
 def test_13000_entry_import_and_load_stay_responsive(server: ListServer, tmp_path: Path) -> None:
