@@ -225,9 +225,9 @@ class Backups:
         staging = self.data_dir / f".restore-{uuid.uuid4().hex[:8]}"
         try:
             self.notice("restore_in_progress", phase="validating")
-            data = self._stage(upload, staging)
+            state = self._stage(upload, staging)
             self.notice("restore_in_progress", phase="applying")
-            result = self._swap_and_apply(staging, data, actor)
+            result = self._swap_and_apply(staging, state, actor)
             self.notice("restore_complete", rev=result["rev"])
             return result
         except BackupError as exc:
@@ -237,7 +237,7 @@ class Backups:
             shutil.rmtree(staging, ignore_errors=True)
             self._lock.release()
 
-    def _stage(self, upload: IO[bytes], staging: Path) -> dict[str, Any]:
+    def _stage(self, upload: IO[bytes], staging: Path) -> State:
         staging.mkdir(parents=True)
         (staging / "content").mkdir()
         digests = unpack(upload, staging)
@@ -250,31 +250,29 @@ class Backups:
         for name, want in files.items():
             if not isinstance(want, dict) or want.get("sha256") != digests[name]["sha256"]:
                 raise BackupError("corrupt_backup", f"Checksum mismatch for {name}.")
-        data = _read_json(staging / STATE, "state")
         try:
-            state = restored_state(data)
+            state = restored_state(_read_json(staging / STATE, "state"))
         except Rejected as exc:
             raise BackupError(exc.code, exc.message) from None
         stored = {p.name.split(".")[0] for p in (staging / "content").iterdir()}
         missing = [cid for cid in state.content if cid not in stored]
         if missing:
             raise BackupError("corrupt_backup", f"Gallery file missing for {missing[0]}.")
-        return data
+        return state
 
-    def _swap_and_apply(self, staging: Path, data: dict[str, Any], actor: m.Actor) -> dict:
+    def _swap_and_apply(self, staging: Path, state: State, actor: m.Actor) -> dict:
         old = staging / "previous-content"
         had_content = self.content_dir.exists()
         if had_content:
             os.replace(self.content_dir, old)
         os.replace(staging / "content", self.content_dir)
-        reply = self.runtime.submit(m.RestoreState(actor=actor, data=data), timeout=120)
+        reply = self.runtime.submit(m.RestoreState(actor=actor, state=state), timeout=120)
         if not reply.ok:
             shutil.rmtree(self.content_dir, ignore_errors=True)
             if had_content:
                 os.replace(old, self.content_dir)
             err = reply.error or {}
             raise BackupError(str(err.get("code")), str(err.get("message")), reply.status)
-        self.runtime.store.request_snapshot()
         state = self.runtime.state
         return {
             "rev": reply.rev,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from appliance.core.model import EMPTY, ContentItem, TrackInfo
+from appliance.core.model import EMPTY, ContentItem, State, TrackInfo
 
 UI_COMMANDS = (
     "PLAY_PAUSE",
@@ -273,6 +273,7 @@ class PruneActivityLog(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class RestoreState(Message):
-    """Replace the whole state with a validated backup (`codec.to_data(State)` form)."""
+    """Replace the whole state with a backup's, read and checked by the backup adapter
+    off the runtime's thread (so the writer only swaps it in)."""
 
-    data: Mapping[str, Any]
+    state: State

@@ -62,7 +62,9 @@ def restore_state(s: Step) -> None:
     assert isinstance(msg, m.RestoreState)
     require_admin(s)
     current = s.state
-    restored = restored_state(msg.data)
+    restored = msg.state
+    if not isinstance(restored, State) or restored.venue is None:
+        raise Rejected("invalid_backup", "The backup holds no venue.")
     # rev stays ours (the runtime bumps it); seq never goes back, so new ids stay fresh.
     s.state = replace(restored, rev=current.rev, seq=max(current.seq, restored.seq))
     venue = s.venue
