@@ -191,6 +191,8 @@ def test_event_mode_closes_then_reopens_requests(runtime: Runtime, clock: FakeCl
     clock.set("2026-06-10T18:00")
     sched.tick()
     assert runtime.state.venue.request_rules.requests_open
+    early = m.Actor(user_id="guest0", role="user", source="web")
+    assert runtime.submit(m.AddToQueue(actor=early, track=m.TrackInfo(video_id="early"))).ok
     clock.set("2026-06-10T19:00")
     sched.tick()
     rules = runtime.state.venue.request_rules
@@ -198,6 +200,8 @@ def test_event_mode_closes_then_reopens_requests(runtime: Runtime, clock: FakeCl
     patron = m.Actor(user_id="guest1", role="user", source="web")
     refused = runtime.submit(m.AddToQueue(actor=patron, track=m.TrackInfo(video_id="x")))
     assert not refused.ok
+    queued = [i.video_id for i in runtime.state.venue.priority_queue]
+    assert "early" in queued or playing_from(runtime) == "early"  # requests made are kept
     clock.set("2026-06-10T23:00")
     sched.tick()
     assert runtime.state.venue.request_rules.requests_open
@@ -310,3 +314,23 @@ def test_tick_posts_heartbeat_audit(runtime: Runtime, clock: FakeClock) -> None:
     sub.close()
     assert "PLAYER_DISCONNECTED" in deadline_events
     assert not runtime.state.venue.player_connected
+
+
+def test_the_adapter_thread_ticks_until_stopped(runtime: Runtime, clock: FakeClock) -> None:
+    set_schedule(
+        runtime,
+        [{"id": "v", "start": "00:00", "end": "24:00", "action": "volume", "volume": 12}],
+    )
+    sub = runtime.subscribe()
+    sched = Scheduler(runtime, clock=clock, tick_every=0.05)
+    sched.start()
+    assert sched.running
+    try:
+        changed = False
+        while not changed and (pub := sub.get(timeout=10)) is not None:
+            changed = pub.state.venue.player_settings.master_volume == 12
+        assert changed
+    finally:
+        sched.stop()
+        sub.close()
+    assert not sched.running
