@@ -32,7 +32,7 @@ from appliance.library.playlist_formats import (
     playlist_url,
     scan_folder,
 )
-from appliance.runtime import Runtime
+from appliance.runtime import Reply, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,14 @@ class PlaylistImporter:
         self.media_dir = media_dir
         self.batch = batch
         self._threads: set[threading.Thread] = set()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
-        pass
+        self._stopping.clear()
 
     def stop(self) -> None:
+        """Imports still saving stop at their next batch (and remove what they made)."""
+        self._stopping.set()
         for t in list(self._threads):
             t.join(timeout=30)
 
@@ -243,7 +246,7 @@ class PlaylistImporter:
         for start in range(0, len(rest), self.batch):
             chunk = rest[start : start + self.batch]
             p = {"playlistId": report.playlist_id, "tracks": chunk}
-            reply = self.runtime.submit(
+            reply = self._stopped() or self.runtime.submit(
                 m.ManagePlaylist(actor=actor, action="add_tracks", params=p), timeout=60
             )
             if not reply.ok:
@@ -257,6 +260,12 @@ class PlaylistImporter:
             report.imported += len(chunk)
             self._notice("import_progress", report, phase="saving", total=len(tracks))
         report.playlist = self.runtime.state.playlists.get(report.playlist_id)
+
+    def _stopped(self) -> Reply | None:
+        if not self._stopping.is_set():
+            return None
+        error = {"code": "cancelled", "message": "The box is shutting down; import again."}
+        return Reply(False, self.runtime.state.rev, error=error, status=503)
 
     @staticmethod
     def _check(reply: Any, report: ImportReport) -> None:

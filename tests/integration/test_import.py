@@ -216,3 +216,12 @@ def test_13000_entry_import_and_load_stay_responsive(server: ListServer, tmp_pat
         assert max(latencies) < 2.0, f"worst command latency {max(latencies):.2f}s"
     finally:
         rt.stop()
+
+
+def test_stopping_cancels_a_running_import_and_removes_its_playlist(runtime: Runtime) -> None:
+    imp = PlaylistImporter(runtime, batch=10)
+    imp.stop()  # as if the box were shutting down while the list was read
+    tracks = "\n".join(f"https://example.org/{i}.mp4" for i in range(50))
+    with pytest.raises(ImportRefused) as err:
+        imp.import_now(STAFF, m3u=tracks)
+    assert err.value.code == "cancelled" and dict(runtime.state.playlists) == {}
