@@ -78,8 +78,9 @@ def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
     from appliance.player.factory import build_player
+    from hardware.panel import build_panel
 
-    return [build_player]
+    return [build_player, build_panel]
 
 
 def build(
