@@ -95,9 +95,10 @@ class StatusFollower:
         self._idle_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._sub: Any = None
 
     def start(self) -> None:
-        sub = self._runtime.subscribe(maxsize=64, name="panel")
+        sub = self._sub = self._runtime.subscribe(maxsize=64, name="panel")
         self._stop.clear()
         self._follow_state(self._runtime.state)
         self._thread = threading.Thread(target=self._run, args=(sub,), name="panel-status")
@@ -106,6 +107,8 @@ class StatusFollower:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._sub is not None:
+            self._sub.close()  # wakes the thread at once
         if self._thread is not None:
             self._thread.join(timeout=15)
             self._thread = None
