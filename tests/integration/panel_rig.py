@@ -171,7 +171,7 @@ class Rig:
 
 
 def start_rig(tmp: Path, panel_section: dict[str, Any] | None = None) -> Rig:
-    section = {"bounce_ms": 50, "resume_hold": 0.3, "skip_hold": 0.3, **(panel_section or {})}
+    section = {"bounce_ms": 100, "resume_hold": 0.3, "skip_hold": 0.3, **(panel_section or {})}
     config = Config(data_dir=tmp, sections={"panel": section})
     factory, clock, replies = mock_factory(), ManualClock(), Replies()
     player: list[StandInPlayer] = []
