@@ -11,7 +11,9 @@ EMERGENCY STOP pin is driven low and four times are taken on one clock (time.mon
     silence   the recording goes below -60 dBFS (5 ms windows) and stays there
 
 panel = submit - edge, runtime = effect - submit, mixer = silence - effect (this includes
-PulseAudio's and the recorder's latency, so it is an upper bound for the mixer itself).
+PulseAudio's latency). The recorder dates samples by when parec's ~5 ms chunks arrive, so
+one press can read a few ms early or late; a slightly negative mixer time is that, not
+silence before the stop. The p99 over 20 presses is the figure to trust.
 Prints p50/p99 and ends with one JSON line per figure.
 """
 
