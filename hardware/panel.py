@@ -95,11 +95,13 @@ class Panel:
 
 
 def detect_pin_factory() -> tuple[Factory | None, str]:
-    """gpiozero's default factory (lgpio on a Pi 4/5), or None and why there is none."""
+    """gpiozero's default factory (lgpio on a Pi 4/5, or what GPIOZERO_PIN_FACTORY names),
+    or None and why there is none."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            return Device._default_pin_factory(), ""
+            Device.ensure_pin_factory()
+            return Device.pin_factory, ""
         except Exception as exc:
             reasons = [str(w.message).removeprefix("Falling back from ") for w in caught]
             return None, "; ".join(reasons) or str(exc)
