@@ -77,10 +77,11 @@ class Box:
 def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
+    from appliance.library.factory import build_library
     from appliance.player.factory import build_player
     from hardware.panel import build_panel
 
-    return [build_player, build_panel]
+    return [build_library, build_player, build_panel]
 
 
 def build(

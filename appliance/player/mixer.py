@@ -147,12 +147,16 @@ class Mixer:
         self._last_state = ""
         self._last_heartbeat = 0.0
         self._af = ""
+        self._early: list[Effect] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         with self._lock:
             self.slots = [Slot(self._new_deck("A")), Slot(self._new_deck("B"))]
+            early, self._early = self._early, []
+            for effect in early:
+                self._apply(effect)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="mixer", daemon=True)
         self._thread.start()
@@ -186,6 +190,9 @@ class Mixer:
 
     def __call__(self, effects: tuple[Effect, ...], state: State) -> None:
         with self._lock:
+            if not self.slots:  # the runtime starts before the adapters: hold until start()
+                self._early.extend(effects)
+                return
             for effect in effects:
                 self._apply(effect)
         self._wake.set()
