@@ -89,7 +89,11 @@ def test_this_machine_has_no_gpio_and_the_default_box_still_runs(
     factory, why = detect_pin_factory()
     assert factory is None and "lgpio" in why
     caplog.set_level(logging.INFO, logger="djamms.panel")
-    box = build(Config(data_dir=tmp_path, player="standin"), store=MemoryStore())
+    config = Config(
+        data_dir=tmp_path / "data", media_dir=tmp_path / "media", player="standin",
+        demo_media=False,
+    )
+    box = build(config, store=MemoryStore())
     assert not any(isinstance(a, Panel) for a in box.adapters)
     lines = panel_lines(caplog)
     assert len(lines) == 1 and lines[0].startswith("panel: off, no GPIO on this machine (")
