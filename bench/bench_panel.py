@@ -136,7 +136,11 @@ def silence_after(rec: Recorder, edge: float) -> float:
     start = rec.index_at(edge)
     n = int(rec.rate * WINDOW)
     wait_until(lambda: rec.now_index >= start + int(rec.rate * 0.4), 10, "recording")
-    levels = rms_db(rec.samples[start:], rec.rate, WINDOW)
+    samples = rec.samples
+    before = rms_db(samples[start - int(rec.rate * 0.03) : start - n * 2], rec.rate, WINDOW)
+    if not before or min(before) < LOUD_DB:
+        raise RuntimeError("the tone was not playing just before the press")
+    levels = rms_db(samples[start:], rec.rate, WINDOW)
     for i in range(len(levels)):
         if all(lv < SILENCE_DB for lv in levels[i : i + 30]) and len(levels) - i >= 30:
             return rec.time_of(start + i * n)
