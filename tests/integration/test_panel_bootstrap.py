@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from gpiozero import Button, RotaryEncoder
-from panel_rig import STAFF, mock_factory
 
 from appliance.bootstrap import build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.store import MemoryStore
 from hardware.panel import Panel, build_panel, detect_pin_factory
+from tests.integration.panel_rig import STAFF, mock_factory
 
 
 def panel_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from panel_rig import WAIT, Rig, start_rig
 
 from appliance.core import messages as m
+from tests.integration.panel_rig import WAIT, Rig, start_rig
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from panel_rig import ManualClock, RecordingPin, Replies, Rig, mock_factory, start_rig
 
 from appliance.bootstrap import build
 from appliance.config import Config
@@ -16,6 +15,14 @@ from appliance.core.model import TrackInfo
 from appliance.store import MemoryStore
 from hardware.indicators import BLINK_FAST, BLINK_SLOW, BREATHE, ON
 from hardware.panel import Panel, build_panel
+from tests.integration.panel_rig import (
+    ManualClock,
+    RecordingPin,
+    Replies,
+    Rig,
+    mock_factory,
+    start_rig,
+)
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
-from panel_rig import RecordingPin, mock_factory
 
 from hardware.panel_test import run_panel_test
 from hardware.pinmap import DEFAULT_PINS
+from tests.integration.panel_rig import RecordingPin, mock_factory
 
 ROOT = Path(__file__).resolve().parents[2]
 LABEL_PINS = {
