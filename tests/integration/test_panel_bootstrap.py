@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gpiozero import Button, RotaryEncoder
 
-from appliance.bootstrap import build
+from appliance.bootstrap import AdapterFactory, build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.store import MemoryStore
@@ -22,7 +22,7 @@ def panel_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "djamms.panel"]
 
 
-def runs_without_panel(config: Config, factories: list) -> None:
+def runs_without_panel(config: Config, factories: list[AdapterFactory]) -> None:
     box = build(config, store=MemoryStore(), adapters=factories)
     assert not any(isinstance(a, Panel) for a in box.adapters)
     box.start()

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -87,7 +88,9 @@ class Answers(io.TextIOBase):
         return self.tech.answers.pop(0) if self.tech.answers else ""
 
 
-def walk(section: dict, deaf: set[str] = frozenset(), timeout: float = 10.0) -> tuple[int, str]:
+def walk(
+    section: dict[str, Any], deaf: frozenset[str] = frozenset(), timeout: float = 10.0
+) -> tuple[int, str]:
     factory = mock_factory()
     pins = dict(section.get("pins", DEFAULT_PINS))
     tech = Technician(factory, pins, set(deaf))
@@ -111,7 +114,7 @@ def test_every_device_is_walked_through_and_passes() -> None:
 
 
 def test_a_dead_button_is_named_with_its_wiring() -> None:
-    code, text = walk({}, deaf={"skip"}, timeout=0.3)
+    code, text = walk({}, deaf=frozenset({"skip"}), timeout=0.3)
     assert code == 1
     assert "NOT SEEN: check GPIO22 -> SKIP -> ground" in text
     assert "panel-test: 9 of 10 checks passed" in text
