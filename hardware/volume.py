@@ -44,15 +44,17 @@ class VolumeControl:
 
     def detent(self, direction: int) -> None:
         """One encoder step; quick successive steps the same way count for more."""
-        now = self._clock()
-        last_at, last_dir = self._last_detent
-        if direction == last_dir and now - last_at <= self._cfg.volume_accel_window:
-            self._streak += 1
-        else:
-            self._streak = 0
-        self._last_detent = (now, direction)
-        multiplier = min(self._cfg.volume_accel_max, 1 + self._streak)
-        self._add(direction * self._cfg.volume_step * multiplier)
+        with self._cond:
+            now = self._clock()
+            last_at, last_dir = self._last_detent
+            if direction == last_dir and now - last_at <= self._cfg.volume_accel_window:
+                self._streak += 1
+            else:
+                self._streak = 0
+            self._last_detent = (now, direction)
+            multiplier = min(self._cfg.volume_accel_max, 1 + self._streak)
+            self._pending += direction * self._cfg.volume_step * multiplier
+            self._cond.notify()
 
     def button(self, direction: int, pressed: bool) -> None:
         """A volume button went down (one step now, repeats while held) or up."""
@@ -63,11 +65,6 @@ class VolumeControl:
                 self._pending += direction * self._cfg.volume_step
             elif self._held == direction:
                 self._held = 0
-            self._cond.notify()
-
-    def _add(self, delta: int) -> None:
-        with self._cond:
-            self._pending += delta
             self._cond.notify()
 
     # -- the worker ------------------------------------------------------------------------
