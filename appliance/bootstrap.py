@@ -79,13 +79,17 @@ def default_adapters() -> list[AdapterFactory]:
     its part is not configured (no broker, no GPIO)."""
     from appliance.backup import build_backups
     from appliance.content import build_content
+    from appliance.library.factory import build_library
     from appliance.library.importer import build_importer
     from appliance.player.factory import build_player
     from appliance.scheduler import build_scheduler
+    from hardware.panel import build_panel
     from web.adapter import build_console
 
     return [
+        build_library,
         build_player,
+        build_panel,
         build_content,
         build_importer,
         build_backups,
