@@ -177,12 +177,11 @@ class PlaylistImporter:
     ) -> tuple[str, list[dict[str, Any]]]:
         if folder:
             return self._read_folder(report, folder)
-        # Lists uploaded by staff may name files in the media folder; lists from the web not.
         if m3u:
-            tracks, report.failed = parse_m3u(m3u, local_root=self.media_dir)
+            tracks, report.failed = parse_m3u(m3u)
             return "", tracks
         if json_data is not None:
-            title, tracks, report.failed = parse_json(json_data, local_root=self.media_dir)
+            title, tracks, report.failed = parse_json(json_data)
             return title, tracks
         if not url:
             raise ImportRefused("invalid_source", "Give a url, an M3U or JSON list, or a folder.")
@@ -198,14 +197,15 @@ class PlaylistImporter:
         return title, list(self._flat_tracks(report, entries))
 
     def _read_folder(self, report: ImportReport, folder: str) -> tuple[str, list[dict]]:
-        base = self.media_dir.resolve() if self.media_dir else None
-        path = Path(folder) if Path(folder).is_absolute() or base is None else base / folder
-        path = path.resolve()
-        if base is not None and path != base and base not in path.parents:
+        if self.media_dir is None:
+            raise ImportRefused("invalid_folder", "This box has no media folder.", 400)
+        base = self.media_dir.resolve()
+        path = (base / folder).resolve()  # an absolute `folder` replaces base: checked below
+        if path != base and base not in path.parents:
             raise ImportRefused("invalid_folder", "Only folders inside the media folder.", 400)
         if not path.is_dir():
             raise ImportRefused("invalid_folder", "No such folder.", 404)
-        tracks, report.failed = scan_folder(path)
+        tracks, report.failed = scan_folder(path, base)
         return path.name, tracks
 
     def _flat_tracks(

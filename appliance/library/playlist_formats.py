@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from appliance.core.model import Playlist
+from appliance.library.local import MEDIA_SUFFIXES, LocalLibrary
 
 MAX_LIST_BYTES = 20 * 1024 * 1024
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 PLAYLIST_ID = re.compile(r"^(PL|UU|LL|FL|RD|OL|OLAK5uy_)[A-Za-z0-9_-]{10,}$")
-MEDIA_EXTS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mp3", ".m4a", ".flac", ".ogg"}
+LOCAL_ID = re.compile(r"^local-[0-9a-f]{11}$")  # appliance.library.local's ids
 JSON_FORMAT = "djamms-playlist"
 
 
@@ -58,15 +59,14 @@ class ImportReport:
 # --- references: what a list line or entry names ---------------------------------------
 
 
-def normalize_ref(ref: str, local_root: Path | None = None) -> str:
-    """A playable `video_id` from a list entry, or ValueError saying why not. A local file
-    is accepted only inside `local_root` (the media folder) and only when one is given."""
+def normalize_ref(ref: str) -> str:
+    """A playable `video_id` from a list entry, or ValueError saying why not."""
     ref = ref.strip()
     if not ref:
         raise ValueError("empty entry")
     if len(ref) > 2048:
         raise ValueError("entry is too long")
-    if YOUTUBE_ID.match(ref):
+    if YOUTUBE_ID.match(ref) or LOCAL_ID.match(ref):
         return ref
     parsed = urllib.parse.urlparse(ref)
     if parsed.scheme in ("http", "https") and parsed.netloc:
@@ -78,19 +78,10 @@ def normalize_ref(ref: str, local_root: Path | None = None) -> str:
             return parsed.path.strip("/")
         return ref
     if parsed.scheme == "file" or ref.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:\\", ref):
-        return _local_file(urllib.parse.unquote(parsed.path) if parsed.scheme else ref, local_root)
+        raise ValueError("file paths are not accepted in a list; import the folder instead")
     if parsed.scheme:
         raise ValueError(f"unsupported address type {parsed.scheme!r}")
     raise ValueError("not a video id or an http(s) address")
-
-
-def _local_file(path: str, root: Path | None) -> str:
-    if root is None:
-        raise ValueError("local file paths are not accepted in this list; import the folder")
-    resolved, base = Path(path).resolve(), root.resolve()
-    if base not in resolved.parents:
-        raise ValueError("local files must be inside the media folder")
-    return str(resolved)
 
 
 def playlist_url(url_or_id: str) -> str:
@@ -119,11 +110,10 @@ def _track(
     artist: Any = "",
     duration: Any = 0,
     thumb: Any = "",
-    local_root: Path | None = None,
 ) -> dict:
     dur = duration if isinstance(duration, int | float) and not isinstance(duration, bool) else 0
     return {
-        "video_id": normalize_ref(ref, local_root),
+        "video_id": normalize_ref(ref),
         "title": str(title or "")[:300],
         "artist": str(artist or "")[:300],
         "duration": max(0, int(dur)),
@@ -131,9 +121,7 @@ def _track(
     }
 
 
-def parse_m3u(
-    text: str, base_url: str = "", local_root: Path | None = None
-) -> tuple[list[dict], list[dict]]:
+def parse_m3u(text: str, base_url: str = "") -> tuple[list[dict], list[dict]]:
     """Tracks and failures from an (extended) M3U list; relative entries resolve
     against `base_url` when the list came from the web."""
     tracks: list[dict] = []
@@ -161,7 +149,7 @@ def parse_m3u(
         artist, sep, rest = title.partition(" - ")
         try:
             name, by = (rest, artist) if sep else (title, "")
-            tracks.append(_track(ref, name, by, duration, local_root=local_root))
+            tracks.append(_track(ref, name, by, duration))
         except ValueError as exc:
             failed.append({"line": n, "entry": line[:300], "reason": str(exc)})
     return tracks, failed
@@ -188,7 +176,7 @@ def to_json(playlist: Playlist) -> dict[str, Any]:
     }
 
 
-def parse_json(data: Any, local_root: Path | None = None) -> tuple[str, list[dict], list[dict]]:
+def parse_json(data: Any) -> tuple[str, list[dict], list[dict]]:
     """Name, tracks and failures from our export (or a bare list of tracks)."""
     if isinstance(data, bytes | str):
         try:
@@ -208,31 +196,31 @@ def parse_json(data: Any, local_root: Path | None = None) -> tuple[str, list[dic
                 raise ValueError("not an object")
             ref = t.get("video_id", t.get("videoId", t.get("url", "")))
             fields = (t.get(k) for k in ("title", "artist", "duration", "thumbnail"))
-            tracks.append(_track(str(ref), *fields, local_root=local_root))
+            tracks.append(_track(str(ref), *fields))
         except ValueError as exc:
             failed.append({"index": i, "entry": str(t)[:300], "reason": str(exc)})
     return name, tracks, failed
 
 
-def scan_folder(folder: Path) -> tuple[list[dict], list[dict]]:
-    """Media files under `folder` (sorted by path); the track id is the absolute path."""
+def scan_folder(folder: Path, media_dir: Path) -> tuple[list[dict], list[dict]]:
+    """Media under `folder`, with the ids the local library gives them (so the player
+    finds them): tracks in name order, and the files that are not playable media."""
+    library = LocalLibrary(media_dir)
+    library.scan()
+    inside = {
+        t.path: t.track for t in library.tracks() if t.path == folder or folder in t.path.parents
+    }
     tracks, failed = [], []
     for p in sorted(folder.rglob("*"), key=lambda p: str(p).lower()):
         if not p.is_file() or p.name.startswith("."):
             continue
-        if p.suffix.lower() not in MEDIA_EXTS:
-            failed.append({"entry": str(p.relative_to(folder)), "reason": "not a media file"})
+        track = inside.get(p)
+        if track is None:
+            reason = "not a media file" if p.suffix.lower() not in MEDIA_SUFFIXES else "unreadable"
+            failed.append({"entry": str(p.relative_to(folder)), "reason": reason})
             continue
-        artist, sep, title = p.stem.partition(" - ")
-        tracks.append(
-            {
-                "video_id": str(p.resolve()),
-                "title": (title if sep else p.stem)[:300],
-                "artist": (artist if sep else "")[:300],
-                "duration": 0,
-                "thumbnail": "",
-            }
-        )
+        keys = ("video_id", "title", "artist", "duration", "thumbnail")
+        tracks.append({k: getattr(track, k) for k in keys})
     return tracks, failed
 
 

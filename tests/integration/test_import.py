@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -81,7 +82,7 @@ def test_m3u_from_http_with_partial_failures(runtime: Runtime, server: ListServe
     )
     assert pl.name == "friday" and report.imported == 4
     reasons = {f["entry"]: f["reason"] for f in report.failed}
-    assert "local file" in reasons["file:///etc/passwd"]
+    assert "file paths are not accepted" in reasons["file:///etc/passwd"]
     assert "ftp" in reasons["ftp://127.0.0.1/a.mp4"]
     assert seen[0]["status"] == "import_progress" and seen[-1]["status"] == "import_complete"
     assert seen[-1]["failedCount"] == 2 and seen[-1]["playlistId"] == pl.playlist_id
@@ -153,27 +154,47 @@ def test_json_and_m3u_export_round_trip(runtime: Runtime) -> None:
     assert (tracks[0]["artist"], tracks[0]["title"], tracks[0]["duration"]) == ("Rick", "Song", 213)
 
 
-def test_folder_import_stays_inside_the_media_folder(runtime: Runtime, tmp_path: Path) -> None:
+def test_folder_import_uses_the_local_library_ids(runtime: Runtime, tmp_path: Path) -> None:
     media = tmp_path / "media"
     (media / "jazz").mkdir(parents=True)
-    (media / "jazz" / "Miles Davis - So What.mp4").write_bytes(b"x")
-    (media / "jazz" / "intro.mkv").write_bytes(b"x")
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "libmp3lame"]
+    for name in ("intro.mp3", "[dQw4w9WgXcQ, Rick_Astley, Never Gonna].mp3"):
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", *tone, str(media / "jazz" / name)],
+            check=True,
+            timeout=60,
+        )
     (media / "jazz" / "cover.txt").write_text("not media")
+    (media / "jazz" / "broken.mp3").write_bytes(b"not really audio")
     imp = PlaylistImporter(runtime, media_dir=media)
     report = imp.import_now(STAFF, folder="jazz")
     pl = runtime.state.playlists[report.playlist_id]
-    assert [(t.artist, t.title) for t in pl.tracks] == [("", "intro"), ("Miles Davis", "So What")]
-    assert Path(pl.tracks[1].video_id).is_file() and report.failed[0]["entry"] == "cover.txt"
+    library = {t.track.video_id: t.path for t in _library(media)}
+    assert [t.video_id for t in pl.tracks][0] == "dQw4w9WgXcQ"  # named by the convention
+    assert all(t.video_id in library for t in pl.tracks) and len(pl.tracks) == 2
+    assert pl.tracks[1].video_id.startswith("local-") and pl.tracks[1].duration == 1
+    assert {f["entry"]: f["reason"] for f in report.failed} == {
+        "broken.mp3": "unreadable",
+        "cover.txt": "not a media file",
+    }
     for outside in ("../", str(tmp_path), "/etc"):
         with pytest.raises(ImportRefused) as err:
             imp.import_now(STAFF, folder=outside)
         assert err.value.code == "invalid_folder"
-    # Its JSON export imports again; a list naming files outside the media folder does not.
+    # Its JSON export imports again; a list naming files by path does not.
     again = imp.import_now(STAFF, json_data=to_json(pl))
     assert runtime.state.playlists[again.playlist_id].tracks == pl.tracks
-    m3u = f"{pl.tracks[0].video_id}\n/etc/passwd\nfile://{media}/jazz/intro.mkv\n"
+    m3u = f"{pl.tracks[1].video_id}\n{media}/jazz/intro.mp3\nfile://{media}/jazz/intro.mp3\n"
     report = imp.import_now(STAFF, m3u=m3u)
-    assert report.imported == 2 and "inside the media folder" in report.failed[0]["reason"]
+    assert report.imported == 1 and all("import the folder" in f["reason"] for f in report.failed)
+
+
+def _library(media: Path) -> list:
+    from appliance.library.local import LocalLibrary
+
+    lib = LocalLibrary(media)
+    lib.scan()
+    return lib.tracks()
 
 
 def test_13000_entry_import_and_load_stay_responsive(server: ListServer, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from appliance.library.playlist_formats import ImportRefused, normalize_ref, pla
         ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=PLx", "dQw4w9WgXcQ"),
         ("https://youtu.be/dQw4w9WgXcQ", "dQw4w9WgXcQ"),
         ("  https://example.org/a.mp4 ", "https://example.org/a.mp4"),
+        ("local-0123456789a", "local-0123456789a"),
     ],
 )
 def test_good_refs(ref: str, want: str) -> None:
