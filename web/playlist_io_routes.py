@@ -6,6 +6,7 @@ seconds; a longer one (a 13,000-track YouTube playlist) answers `{"status": "run
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -24,6 +25,7 @@ from web.context import console
 from web.errors import ApiError
 from web.hub import dumps
 
+log = logging.getLogger(__name__)
 bp = Blueprint("playlist_io", __name__)
 IMPORT_WAIT = 25.0
 
@@ -63,6 +65,10 @@ def import_action(body: Mapping[str, Any], actor: Actor) -> Reply:
     except ImportRefused as exc:
         error = {"code": exc.code, "message": exc.message, "importId": import_id}
         return Reply(False, runtime.state.rev, error=error, status=exc.status)
+    except Exception as exc:  # a source that broke the reader: say so, not a 500
+        log.exception("import %s failed", import_id)
+        error = {"code": "import_failed", "message": str(exc)[:300], "importId": import_id}
+        return Reply(False, runtime.state.rev, error=error, status=502)
     playlist = playlist_view(report.playlist) if report.playlist else None
     result = {"status": "done", "playlist": playlist, "report": report.as_dict()}
     return Reply(True, runtime.state.rev, result=result)

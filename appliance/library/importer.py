@@ -60,7 +60,7 @@ def ytdlp_flat(url: str) -> tuple[str, Iterable[Mapping[str, Any] | None]]:
         for _ in range(3):  # follow a redirect to the real playlist page
             try:
                 info = ydl.extract_info(url, download=False, process=False)
-            except yt_dlp.utils.DownloadError as exc:
+            except Exception as exc:  # yt-dlp raises many kinds; all mean "could not read it"
                 raise ImportRefused("extract_failed", _short(str(exc)), 502) from None
             if not info:
                 raise ImportRefused("extract_failed", "Nothing could be read at that address.", 502)
