@@ -58,13 +58,14 @@ def read() -> Response:
     state = c.runtime.state
     if state.venue is None:
         raise ApiError("not_set_up", "The venue is not set up yet.", 409)
-    force = in_force(state.venue.schedule_data, _now(c.runtime), c.config.timezone)
+    default_tz = str(c.config.section("scheduler").get("timezone", c.config.timezone))
+    force = in_force(state.venue.schedule_data, _now(c.runtime), default_tz)
     now = {k: _slot(getattr(force, k)) for k in ("playlist", "volume", "audio", "event_mode")}
     return jsonify(
         {
             "rev": state.rev,
             "schedule": to_data(state.venue.schedule_data),
-            "timezone": state.venue.schedule_data.get("timezone") or c.config.timezone,
+            "timezone": state.venue.schedule_data.get("timezone") or default_tz,
             "inForce": {**now, "audioOn": force.audio_on},
         }
     )

@@ -8,6 +8,7 @@ import json
 import subprocess
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ ADAPTERS = [build_player, build_content, build_importer, build_backups, build_co
 
 
 def start(data_dir: Path) -> RunningBox:
-    box = build(box_config(data_dir), adapters=ADAPTERS)
+    config = box_config(data_dir)
+    config = replace(config, sections={**config.sections, "content": {"max_mb": 1}})
+    box = build(config, adapters=ADAPTERS)
     box.start()
     running = RunningBox(box, "", 0)
     running.port = running.console.port
@@ -124,7 +127,7 @@ def test_bad_uploads_get_clear_4xx(box: RunningBox, png: bytes) -> None:
         )
         assert r.status_code == status, r.text
         assert r.json()["error"]["code"] == code and r.json()["error"]["message"]
-    huge = b"\xff\xd8\xff" + b"\0" * (201 * 1024 * 1024)
+    huge = b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024)  # the test box allows 1 MB
     r = s.post(box.url + "/api/content/upload", files={"file": ("big.jpg", huge)}, timeout=60)
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
     assert not [p for p in content_dir.rglob("*") if p.is_file()]
