@@ -109,8 +109,8 @@ def bench_import(tmp: Path) -> None:
         server.stop()
 
 
-def venue_dir(path: Path) -> None:
-    """A data dir holding a venue with 50 playlists x 200 tracks and 100,000 log entries."""
+def venue_dir(path: Path, n_log: int) -> None:
+    """A data dir holding a venue with 50 playlists x 200 tracks and `n_log` log entries."""
     rt = Runtime(FileStore(path))
     rt.start()
     rt.submit(m.SetupVenue(owner_user_id="owner", venue_name="Bench Bar"))
@@ -139,7 +139,7 @@ def venue_dir(path: Path) -> None:
             venue_id="owner",
             event_data=frozen_map({"video_id": f"vid{n:06d}", "queue": "active"}),
         )
-        for n in range(100_000)
+        for n in range(n_log)
     )
     from dataclasses import replace
 
@@ -147,7 +147,7 @@ def venue_dir(path: Path) -> None:
         state,
         playlists=frozen_map(playlists),
         activity_log=log,
-        log_retention=100_000,
+        log_retention=max(n_log, 10_000),
         seq=state.seq + 200_000,
     )
     for p in (path / "journal").glob("*.jsonl"):
@@ -155,12 +155,14 @@ def venue_dir(path: Path) -> None:
     AtomicJSONStorage(str(path / SNAPSHOT)).write(state_to_tables(big, 0))
 
 
-def bench_backup(tmp: Path) -> None:
-    venue_dir(tmp / "src")
+def bench_backup(tmp: Path, n_log: int) -> None:
+    tag = f"50pl_{n_log // 1000}k_log"
+    tmp = tmp / tag
+    venue_dir(tmp / "src", n_log)
     src = Runtime(FileStore(tmp / "src"))
     src.start(boot=False)
     try:
-        assert len(src.state.activity_log) == 100_000 and len(src.state.playlists) == 50
+        assert len(src.state.activity_log) == n_log and len(src.state.playlists) == 50
         t0 = time.perf_counter()
         archive = b"".join(Backups(src, tmp / "src").stream())
         t1 = time.perf_counter()
@@ -174,21 +176,24 @@ def bench_backup(tmp: Path) -> None:
             t2 = time.perf_counter()
             Backups(dst, tmp / "dst").restore(io.BytesIO(archive), STAFF)
             t3 = time.perf_counter()
-        assert len(dst.state.playlists) == 50 and len(dst.state.activity_log) == 100_000
+        assert (
+            len(dst.state.playlists) == 50 and len(dst.state.activity_log) == n_log
+        )  # at retention: the oldest made way
     finally:
         dst.stop()
     print(f"backup archive: {len(archive) / 1e6:.1f} MB")
-    figure("backup_seconds_50pl_100k_log", t1 - t0, "s", 30)
-    figure("backup_archive_mb", len(archive) / 1e6, "MB", 100)
-    figure("restore_seconds_50pl_100k_log", t3 - t2, "s", 60)
+    figure(f"backup_seconds_{tag}", t1 - t0, "s", 30)
+    figure(f"backup_archive_mb_{tag}", len(archive) / 1e6, "MB", 100)
+    figure(f"restore_seconds_{tag}", t3 - t2, "s", 60)
     ms = load.latencies_ms
-    figure("restore_worst_command_latency_ms", ms[-1], "ms", 2000, samples=ms)
+    figure(f"restore_worst_command_latency_ms_{tag}", ms[-1], "ms", 2000, samples=ms)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench_import(Path(tmp))
-        bench_backup(Path(tmp))
+        bench_backup(Path(tmp), 100_000)  # the figure the issue asks for
+        bench_backup(Path(tmp), 10_000)  # the default activity-log retention
     for f in FIGURES:
         print(json.dumps(f))
 
