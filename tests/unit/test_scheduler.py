@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -334,3 +335,34 @@ def test_the_adapter_thread_ticks_until_stopped(runtime: Runtime, clock: FakeClo
         sched.stop()
         sub.close()
     assert not sched.running
+
+
+def test_bootstrap_wires_the_scheduler_from_config(tmp_path: Path, clock: FakeClock) -> None:
+    from appliance.bootstrap import build
+    from appliance.config import Config
+    from appliance.scheduler import build_scheduler
+
+    config = Config(
+        data_dir=tmp_path,
+        admin_pin="4321",
+        timezone="Europe/London",
+        sections={"scheduler": {"tick_seconds": 0.05, "log_retention_days": 30}},
+    )
+    box = build(config, store=MemoryStore(), clock=clock, adapters=[build_scheduler])
+    sched = box.adapters[0]
+    assert isinstance(sched, Scheduler) and sched.timezone == "Europe/London"
+    assert sched.maintenance.log_retention_days == 30
+    box.start()
+    try:
+        rule = {"id": "v", "start": "11:00", "end": "13:00", "action": "volume", "volume": 21}
+        sub = box.runtime.subscribe()
+        set_schedule(box.runtime, [rule])
+        seen = False
+        while not seen and (pub := sub.get(timeout=10)) is not None:
+            seen = pub.state.venue.player_settings.master_volume == 21
+        sub.close()
+        assert seen  # 12:00 in London is inside the slot
+    finally:
+        box.stop()
+    off = Config(data_dir=tmp_path, sections={"scheduler": {"enabled": False}})
+    assert build(off, store=MemoryStore(), adapters=[build_scheduler]).adapters == []
