@@ -14,7 +14,7 @@ import pytest
 from appliance.core import messages as m
 from appliance.library.importer import PlaylistImporter
 from appliance.library.playlist_formats import ImportRefused, parse_m3u, to_json, to_m3u
-from appliance.runtime import Runtime
+from appliance.runtime import Runtime, Subscription
 from appliance.store import FileStore, MemoryStore
 from tests.support.listserver import ListServer, html5_page, rss_feed
 
@@ -37,7 +37,7 @@ def runtime() -> Iterator[Runtime]:
     rt.stop()
 
 
-def notices(sub, until: str) -> list[dict]:  # noqa: ANN001 - a runtime Subscription
+def notices(sub: Subscription, until: str) -> list[dict]:
     seen: list[dict] = []
     while (pub := sub.get(timeout=10)) is not None:
         for e in getattr(pub, "events", ()):

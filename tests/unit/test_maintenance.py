@@ -9,7 +9,7 @@ import pytest
 
 from appliance.core import messages as m
 from appliance.maintenance import DAY, Maintenance
-from appliance.runtime import Runtime
+from appliance.runtime import Runtime, Subscription
 from appliance.store import MemoryStore
 
 T0 = 1_780_000_000.0
@@ -57,7 +57,7 @@ def runtime(clock: Clock) -> Iterator[Runtime]:
     rt.stop()
 
 
-def statuses(sub) -> list[str]:  # noqa: ANN001 - a runtime Subscription
+def statuses(sub: Subscription) -> list[str]:
     out = []
     while (pub := sub.get(timeout=0.5)) is not None:
         out += [e.payload["status"] for e in pub.events if e.type == "SYSTEM_STATUS"]
