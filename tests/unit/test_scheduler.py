@@ -312,9 +312,15 @@ def test_tick_posts_heartbeat_audit(runtime: Runtime, clock: FakeClock) -> None:
         deadline_events += [e.type for e in getattr(item, "events", ())]
         if "PLAYER_DISCONNECTED" in deadline_events:
             break
-    sub.close()
     assert "PLAYER_DISCONNECTED" in deadline_events
     assert not runtime.state.venue.player_connected
+    assert runtime.submit(m.Heartbeat()).ok  # the player is back
+    recovered = []
+    while (item := sub.get(timeout=5)) is not None and not recovered:
+        recovered = [e.payload for e in item.events if e.type == "SYSTEM_STATUS"]
+    sub.close()
+    assert recovered and recovered[0]["status"] == "player_connected"
+    assert runtime.state.venue.player_connected
 
 
 def test_the_adapter_thread_ticks_until_stopped(runtime: Runtime, clock: FakeClock) -> None:
