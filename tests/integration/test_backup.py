@@ -107,7 +107,7 @@ def test_backup_then_restore_into_an_empty_box_gives_the_same_state(
     assert essence(b.runtime.state) == essence(a.runtime.state)
     assert gallery_files(b) == gallery_files(a)
     statuses = []
-    while (pub := sub.get(timeout=5)) is not None and "restore_complete" not in statuses:
+    while "restore_complete" not in statuses and (pub := sub.get(timeout=5)) is not None:
         statuses += [e.payload.get("status") for e in pub.events if e.type == "SYSTEM_STATUS"]
     sub.close()
     assert statuses[0] == "restore_in_progress" and "restore_complete" in statuses

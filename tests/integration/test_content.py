@@ -74,7 +74,7 @@ def test_upload_image_and_video_with_thumbnails(
         )
     assert set(gallery.runtime.state.content) == {img.content_id, vid.content_id}
     types = []
-    while (pub := sub.get(timeout=5)) is not None and len(types) < 2:
+    while len(types) < 2 and (pub := sub.get(timeout=5)) is not None:
         types += [e.type for e in pub.events if e.type == "CONTENT_GALLERY_UPDATE"]
     sub.close()
     assert types == ["CONTENT_GALLERY_UPDATE"] * 2

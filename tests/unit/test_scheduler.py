@@ -316,7 +316,7 @@ def test_tick_posts_heartbeat_audit(runtime: Runtime, clock: FakeClock) -> None:
     assert not runtime.state.venue.player_connected
     assert runtime.submit(m.Heartbeat()).ok  # the player is back
     recovered = []
-    while (item := sub.get(timeout=5)) is not None and not recovered:
+    while not recovered and (item := sub.get(timeout=5)) is not None:
         recovered = [e.payload for e in item.events if e.type == "SYSTEM_STATUS"]
     sub.close()
     assert recovered and recovered[0]["status"] == "player_connected"
