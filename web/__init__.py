@@ -45,6 +45,7 @@ def create_app(
     from web.context import Console
     from web.errors import register_error_handlers
     from web.hub import SyncHub
+    from web.openapi import bp as openapi_bp
     from web.playlist_io_routes import bp as playlist_io_bp
     from web.schedule_routes import bp as schedule_bp
     from web.sessions import SessionStore
@@ -77,4 +78,5 @@ def create_app(
     app.register_blueprint(schedule_bp)
     app.register_blueprint(system_bp)
     app.register_blueprint(playlist_io_bp)
+    app.register_blueprint(openapi_bp)
     return app

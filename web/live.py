@@ -9,7 +9,6 @@ frames (`id:` is the rev; `Last-Event-ID` or `?since=` resumes without a snapsho
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from typing import Any
@@ -19,6 +18,7 @@ from flask_sock import ConnectionClosed, Sock
 
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
+from web.body import loads
 from web.commands import execute
 from web.context import Console, console
 from web.errors import ApiError, error_response
@@ -118,7 +118,7 @@ def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
 
 def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:
     try:
-        data = json.loads(text)
+        data = loads(text)
     except (ValueError, UnicodeDecodeError):
         return dumps(
             {"type": "ERROR", "error": {"code": "invalid_json", "message": "Send JSON objects."}}
