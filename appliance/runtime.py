@@ -140,6 +140,8 @@ class Runtime:
         self._last_checkpoint = 0.0
         self._worker: threading.Thread | None = None
         self.applied = 0
+        self.storage_failed = False  # the last journal write failed (disk full, card gone)
+        self._storage_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -332,6 +334,22 @@ class Runtime:
             fut.set_result(reply)
         else:
             written.add_done_callback(lambda w: _settle(fut, reply, w))
+            written.add_done_callback(self._watch_storage)
+
+    def _watch_storage(self, written: Future[None]) -> None:
+        """Tell the consoles when saving starts failing and when it works again."""
+        exc = written.exception()
+        with self._storage_lock:
+            if (exc is not None) == self.storage_failed:
+                return
+            self.storage_failed = exc is not None
+        if exc is not None:
+            log.error("storage failing: %s", exc)
+            notice = m.SystemNotice(status="storage_failed", detail={"message": str(exc)})
+        else:
+            log.warning("storage works again")
+            notice = m.SystemNotice(status="storage_ok")
+        self.post(notice)
 
     def _checkpoint(self, force: bool = False) -> None:
         """Make the volatile position durable, at most every `checkpoint_every` seconds."""
