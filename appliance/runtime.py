@@ -152,6 +152,8 @@ class Runtime:
 
     def _replay(self) -> State:
         state, journal = self.store.load()
+        for command_id, rev in getattr(self.store, "answered", ()):  # before the snapshot
+            self._remember(command_id, Reply(True, rev))
         for msg, now in journal:
             try:
                 state = self._apply(state, step(state, msg, now))[0]

@@ -163,6 +163,9 @@ class FileStore:
         self._inbox: queue.SimpleQueue[_Entry | Callable[[], None] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self.recovery_notes: list[str] = []
+        # (command_id, rev) of commands the snapshot already holds, read from the journal
+        # kept beside it, so a retry after a restart is still answered, not applied again
+        self.answered: list[tuple[str, int]] = []
 
     # -- loading -------------------------------------------------------------------------
 
@@ -173,6 +176,7 @@ class FileStore:
             for tmp in self.dir.glob("*.tmp"):
                 tmp.unlink()
         state, seq = State(), 0
+        self.answered = []
         for name in (SNAPSHOT, PREVIOUS):
             path = self.dir / name
             if not path.exists():
@@ -225,6 +229,8 @@ class FileStore:
                         return
                     good_bytes += len(raw)
                     if n < expected:
+                        if msg.command_id and isinstance(entry.get("r"), int):
+                            self.answered.append((msg.command_id, entry["r"]))
                         continue
                     if n > expected:
                         self.recovery_notes.append(f"journal gap at {expected}; stopped")
@@ -254,14 +260,10 @@ class FileStore:
     def append(self, msg: m.Message, now: float, state: State) -> Future[None]:
         n = self._next_n
         self._next_n += 1
-        line = (
-            json.dumps(
-                {"n": n, "t": now, "m": message_to_data(msg)},
-                separators=(",", ":"),
-                ensure_ascii=False,
-            ).encode()
-            + b"\n"
-        )
+        entry: dict[str, Any] = {"n": n, "t": now, "m": message_to_data(msg)}
+        if msg.command_id:  # the rev it was answered with, for retries after a snapshot
+            entry["r"] = state.rev
+        line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         done: Future[None] = Future()
         self._inbox.put(_Entry(n, line, state, done))
         return done
