@@ -23,6 +23,7 @@ from appliance.core import messages as m
 from appliance.core.engine import step
 from appliance.core.model import State
 from appliance.core.outputs import Effect, Event, Outcome, Rejected
+from appliance.core.players import checkpoint_message
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ class Runtime:
 
     def start(self, *, boot: bool = True) -> None:
         self._state = self._replay()
+        self._last_checkpoint = self.clock()
         self.store.start()
         for sink in self._sinks:
             self._start_sink(sink)
@@ -314,6 +316,8 @@ class Runtime:
         self.applied += 1
         reply = Reply(True, new.rev, result=out.reply)
         if durable:
+            if self._volatile_dirty:  # replay must see the positions this step saw
+                self._write_checkpoint(state, now)
             written = self.store.append(msg, now, new)
         else:
             self._volatile_dirty = self._volatile_dirty or new is not state
@@ -340,18 +344,14 @@ class Runtime:
             not force and now - self._last_checkpoint < self._checkpoint_every
         ):
             return
-        venue = self._state.venue
-        np = venue.now_playing if venue else None
+        self._write_checkpoint(self._state, now)
+
+    def _write_checkpoint(self, state: State, now: float) -> None:
         self._volatile_dirty = False
         self._last_checkpoint = now
-        if venue is None:
-            return
-        msg = m.PositionCheckpoint(
-            play_id=np.play_id if np else "",
-            position=np.position if np else 0.0,
-            last_heartbeat_at=venue.last_heartbeat_at,
-        )
-        self.store.append(msg, now, self._state)
+        msg = checkpoint_message(state)
+        if msg is not None:
+            self.store.append(msg, now, state)
 
 
 def _settle(fut: Future[Reply], reply: Reply, written: Future[None]) -> None:

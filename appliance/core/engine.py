@@ -168,6 +168,7 @@ def _load_handlers() -> None:
     global _loaded
     if not _loaded:
         from appliance.core import (  # noqa: F401
+            players,
             playlists,
             settings,
             transport,

@@ -200,8 +200,19 @@ class Heartbeat(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class PlayerReady(Message):
+    """A player (the box's mpv, or an external screen) is up. The first one, or one
+    arriving while the active player is disconnected, becomes the active player; the
+    others wait as standby instances."""
+
     player_id: str = "mpv"
     kind: str = "mpv"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivatePlayer(Message):
+    """Staff choose which registered player instance is the active one."""
+
+    player_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +222,7 @@ class PositionCheckpoint(Message):
     play_id: str
     position: float
     last_heartbeat_at: str = ""
+    instance_heartbeats: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, kw_only=True)
