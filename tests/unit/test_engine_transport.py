@@ -100,9 +100,17 @@ def test_a_track_started_while_paused_is_loaded_paused() -> None:
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [(55, None), (0, None), (100, None), (101, "out_of_range"), (-1, "out_of_range"),
-     ("50", "invalid_value"), (True, "invalid_value"), (None, "invalid_value"),
-     (50.5, "invalid_value")],
+    [
+        (55, None),
+        (0, None),
+        (100, None),
+        (101, "out_of_range"),
+        (-1, "out_of_range"),
+        ("50", "invalid_value"),
+        (True, "invalid_value"),
+        (None, "invalid_value"),
+        (50.5, "invalid_value"),
+    ],
 )
 def test_set_volume(value: object, code: str | None) -> None:
     d = playing_venue(2)
@@ -135,8 +143,8 @@ def test_repeat_toggle_cycles_all_one_none() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "code"), [(30, None), (0, None), (201, "out_of_range"), (-3, "invalid_value"),
-                        ("x", "invalid_value")]
+    ("value", "code"),
+    [(30, None), (0, None), (201, "out_of_range"), (-3, "invalid_value"), ("x", "invalid_value")],
 )
 def test_seek(value: object, code: str | None) -> None:
     d = playing_venue(2)  # tracks are 200 s long
