@@ -28,6 +28,7 @@ from appliance.core.players import checkpoint_message
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 30.0  # seconds: how stale a position on disk may get
+RECENT_COMMANDS = 1000  # commandIds remembered across restarts
 
 
 class Store(Protocol):
@@ -153,12 +154,11 @@ class Runtime:
         state, journal = self.store.load()
         for msg, now in journal:
             try:
-                state = self._apply(state, step(state, msg, now))[0]
+                state = self._apply(state, step(state, msg, now), msg.command_id)[0]
             except Rejected as exc:  # the engine changed under an old journal: say so, go on
                 log.warning("replay: %s refused (%s)", type(msg).__name__, exc.code)
-                continue
-            if msg.command_id:
-                self._remember(msg.command_id, Reply(True, state.rev))
+        for command_id, rev in state.recent_commands:  # a retry after a restart: same answer
+            self._remember(command_id, Reply(True, rev))
         return state
 
     def start(self, *, boot: bool = True) -> None:
@@ -251,12 +251,16 @@ class Runtime:
 
     # -- the worker ------------------------------------------------------------------------
 
-    def _apply(self, state: State, out: Outcome) -> tuple[State, bool]:
+    def _apply(self, state: State, out: Outcome, command_id: str = "") -> tuple[State, bool]:
         new = out.state
         if new is state:
             return state, False
         if out.durable:
-            return replace(new, rev=state.rev + 1), True
+            rev = state.rev + 1
+            if not command_id:
+                return replace(new, rev=rev), True
+            recent = (*new.recent_commands, (command_id, rev))[-RECENT_COMMANDS:]
+            return replace(new, rev=rev, recent_commands=recent), True
         return new, False
 
     def _remember(self, command_id: str, reply: Reply | Future[Reply]) -> None:
@@ -311,7 +315,7 @@ class Runtime:
             if job.reply is not None:
                 job.reply.set_result(reply)
             return
-        new, durable = self._apply(state, out)
+        new, durable = self._apply(state, out, msg.command_id)
         self._state = new
         self.applied += 1
         reply = Reply(True, new.rev, result=out.reply)

@@ -101,6 +101,7 @@ def state_to_tables(state: State, journal_seq: int) -> dict[str, dict[str, Any]]
         "rev": state.rev,
         "seq": state.seq,
         "log_retention": state.log_retention,
+        "recent_commands": data["recent_commands"],
     }
     return {
         "meta": table([meta]),
@@ -129,6 +130,7 @@ def state_from_db(db: TinyDB) -> tuple[State, int]:
         "rev": meta["rev"],
         "seq": meta["seq"],
         "log_retention": meta.get("log_retention", 10_000),
+        "recent_commands": meta.get("recent_commands", []),
     }
     return from_data(State, data), int(meta["journal_seq"])
 
