@@ -79,12 +79,14 @@ class AddToQueue(Message):
 class RemoveFromQueue(Message):
     queue_item_id: str = ""
     video_id: str = ""  # the seed's body; removes the first matching item
+    index_hint: int = -1  # where the client saw the item: O(1) on long queues if still right
 
 
 @dataclass(frozen=True, kw_only=True)
 class MoveQueueItem(Message):
     queue_item_id: str
     to_index: int
+    index_hint: int = -1  # where the client saw the item: O(1) on long queues if still right
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -209,7 +209,11 @@ def _previous(s: Step) -> None:
         raise Rejected("no_previous", "There is no previous track.", 409)
     entry = venue.history[-1]
     changes: dict[str, object] = {"history": venue.history[:-1]}
-    active = queue.without(venue.active_queue, entry.item.id)
+    active = venue.active_queue
+    # under repeat the previous track was just recycled to the end: look there first
+    at = queue.index_of(active, entry.item.id, len(active) - 1)
+    if at >= 0:
+        active = active[:at] + active[at + 1 :]
     priority = venue.priority_queue
     if np is not None:  # the current track goes back to the front of where it came from
         if np.source == "priority":
@@ -230,7 +234,7 @@ def toggle_shuffle(s: Step) -> None:
         _set_settings(s, shuffle_enabled=False)
     else:
         seed = (int(s.now * 1000) ^ (s.state.seq * 2654435761)) & 0x7FFFFFFF
-        base = tuple(i.id for i in venue.active_queue)
+        base = tuple(map(queue.item_id, venue.active_queue))
         s.set_venue(active_queue=queue.shuffled(venue.active_queue, seed), base_order=base)
         _set_settings(s, shuffle_enabled=True, shuffle_seed=seed)
     queue_changed(s)

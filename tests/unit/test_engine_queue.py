@@ -129,3 +129,14 @@ def test_two_loads_in_a_row_leave_exactly_the_second() -> None:
     d.load(a)
     d.load(b)
     assert vids(d.venue.active_queue) == ["v7", "v8"]
+
+
+@pytest.mark.parametrize("hint", [-1, 0, 1, 2, 99, "x"])
+def test_index_hints_never_change_the_outcome(hint: object) -> None:
+    d = playing_venue(5)
+    target = d.venue.active_queue[2]
+    d.do(m.RemoveFromQueue(queue_item_id=target.id, index_hint=hint, actor=ADMIN))  # type: ignore[arg-type]
+    assert vids(d.venue.active_queue) == ["v1", "v2", "v4"]
+    mover = d.venue.active_queue[2]
+    d.do(m.MoveQueueItem(queue_item_id=mover.id, to_index=0, index_hint=hint, actor=ADMIN))  # type: ignore[arg-type]
+    assert vids(d.venue.active_queue) == ["v4", "v1", "v2"]
