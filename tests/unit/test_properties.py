@@ -61,9 +61,9 @@ ops = st.one_of(
     st.tuples(st.just("heartbeat"), st.floats(0, 250)),
     st.tuples(st.just("vote"), actors, st.sampled_from(["like", "unlike", "skip"])),
     st.tuples(st.just("repeat"), st.sampled_from(["all", "one", "none"])),
-    st.tuples(
-        st.just("tick"),
-    ),
+    st.tuples(st.just("tick")),
+    st.tuples(st.just("retry")),
+    st.tuples(st.just("retry")),
 )
 steps = st.lists(st.tuples(ops, st.sampled_from([0.5, 3.0, 20.0, 240.0])), max_size=50)
 
@@ -91,6 +91,8 @@ class Run:
     retired: list[str] = field(default_factory=list)  # play_ids that left the stage
     ever: set[str] = field(default_factory=set)  # every queue item id ever live
     replies: list[int] = field(default_factory=list)
+    last_command: m.AddToQueue | None = None
+    first_reply: dict[str, Reply] = field(default_factory=dict)
 
     @property
     def venue(self) -> Venue:
@@ -115,7 +117,15 @@ def build_message(run: Run, op: tuple[Any, ...]) -> list[m.Message]:
     queued = run.venue.priority_queue + run.venue.active_queue
     if kind == "add":
         _, actor, i, position, duration = op
-        return [m.AddToQueue(track=track(i, duration=duration), position=position, actor=actor)]
+        run.last_command = m.AddToQueue(
+            track=track(i, duration=duration),
+            position=position,
+            actor=actor,
+            command_id=f"cmd-{len(run.replies)}",
+        )
+        return [run.last_command]
+    if kind == "retry":  # a window retries its last add (lost answer): same reply, no change
+        return [run.last_command] if run.last_command else []
     if kind == "remove":
         item_id = queued[op[2] % len(queued)].id if queued else "q-none"
         return [m.RemoveFromQueue(queue_item_id=item_id, actor=op[1])]
@@ -231,7 +241,14 @@ def run_sequence(sequence: list[tuple[tuple[Any, ...], float]]) -> None:
                 for msg in build_message(run, op):
                     clock.now += dt
                     before = run.rt.state
-                    check_step(run, msg, before, run.submit(msg))
+                    reply = run.submit(msg)
+                    if msg.command_id in run.first_reply:
+                        assert reply == run.first_reply[msg.command_id]
+                        assert run.rt.state is before, "a retried commandId applied twice"
+                        continue
+                    if msg.command_id:
+                        run.first_reply[msg.command_id] = reply
+                    check_step(run, msg, before, reply)
         finally:
             run.rt.stop()
         revs = []
