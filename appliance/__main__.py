@@ -35,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--config")
     st.add_argument("--data-dir")
     st.add_argument("--full", action="store_true", help="whole queues, not the first 50")
+    doc = sub.add_parser("doctor", help="check this box: audio, mpv, yt-dlp, disk, broker, ...")
+    doc.add_argument("--config")
+    doc.add_argument("--data-dir")
+    doc.add_argument("--broker")
+    doc.add_argument("--json", action="store_true")
     return p
 
 
@@ -85,6 +90,15 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from appliance.doctor import FAIL, Probe, diagnose, render, run_command
+
+    cfg = load_config(args.config, _overrides(args))
+    verdicts = diagnose(Probe(config=cfg, run=run_command))
+    print(render(verdicts, as_json=args.json))
+    return 1 if any(v.status == FAIL for v in verdicts) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -92,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "state":
             return cmd_state(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2
