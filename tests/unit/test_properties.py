@@ -243,6 +243,7 @@ def run_sequence(sequence: list[tuple[tuple[Any, ...], float]]) -> None:
                     before = run.rt.state
                     reply = run.submit(msg)
                     if msg.command_id in run.first_reply:
+                        run.replies.pop()  # the first answer, with its own (older) rev
                         assert reply == run.first_reply[msg.command_id]
                         assert run.rt.state is before, "a retried commandId applied twice"
                         continue
