@@ -278,3 +278,12 @@ def test_every_ui_command_is_logged_with_who_and_where() -> None:
         "UA-mod",
     )
     assert entry.timestamp.endswith("Z")
+
+
+def test_play_next_skips_with_a_skip_transition_and_prefetches() -> None:
+    d = playing_venue(5)
+    out = d.ui("PLAY_NEXT", play_id=d.play_id)
+    play = effects_of(out, PlayTrack)
+    assert len(play) == 1 and play[0].transition == "skip" and play[0].item.video_id == "v1"
+    assert out.reply["skipped"] is True
+    assert {"NOW_PLAYING_UPDATE", "QUEUE_UPDATE", "LOG_ENTRY"} <= set(event_types(out))
