@@ -78,8 +78,10 @@ def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
     from appliance.player.factory import build_player
+    from appliance.sdnotify import build_sdnotify
 
-    return [build_player]
+    # sd_notify last: READY=1 goes out once everything before it has started.
+    return [build_player, build_sdnotify]
 
 
 def build(
