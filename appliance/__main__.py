@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--config")
     st.add_argument("--data-dir")
     st.add_argument("--full", action="store_true", help="whole queues, not the first 50")
+    fb = sub.add_parser("firstboot", help="apply djamms.toml from the boot partition (as root)")
+    fb.add_argument("--boot-dir", default="/boot/firmware", help="where the boot partition is")
+    fb.add_argument("--root", default="/", help="system root to write into (tests: a temp dir)")
     return p
 
 
@@ -85,6 +88,15 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_firstboot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.firstboot import run_firstboot
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run_firstboot(Path(args.boot_dir), Path(args.root))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -92,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "state":
             return cmd_state(args)
+        if args.command == "firstboot":
+            return cmd_firstboot(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2

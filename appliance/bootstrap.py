@@ -65,7 +65,7 @@ class Box:
             log.warning("first start: staff PIN is %s (shown on the screen page)", pin)
         reply = self.runtime.submit(
             m.SetupVenue(
-                owner_user_id=uuid.uuid4().hex,
+                owner_user_id=self.config.venue_id or uuid.uuid4().hex,
                 venue_name=self.config.venue_name,
                 pin_hash=hash_pin(pin),
             )
