@@ -38,6 +38,10 @@ def parser() -> argparse.ArgumentParser:
     fb = sub.add_parser("firstboot", help="apply djamms.toml from the boot partition (as root)")
     fb.add_argument("--boot-dir", default="/boot/firmware", help="where the boot partition is")
     fb.add_argument("--root", default="/", help="system root to write into (tests: a temp dir)")
+    ws = sub.add_parser("wifi-setup", help="open the setup hotspot when offline (as root)")
+    ws.add_argument("--root", default="/", help="system root to write into")
+    ws.add_argument("--port", type=int, default=80)
+    ws.add_argument("--grace", type=float, default=60.0, help="seconds to wait for a network")
     return p
 
 
@@ -97,6 +101,19 @@ def cmd_firstboot(args: argparse.Namespace) -> int:
     return run_firstboot(Path(args.boot_dir), Path(args.root))
 
 
+def cmd_wifi_setup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.firstboot import COUNTRY_FILE
+    from appliance.setup_hotspot import nmcli, run_setup
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = Path(args.root)
+    rule = root / COUNTRY_FILE
+    country = rule.read_text().strip().rpartition("=")[2] if rule.exists() else ""
+    return run_setup(root, nmcli, grace=args.grace, port=args.port, country=country)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -106,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_state(args)
         if args.command == "firstboot":
             return cmd_firstboot(args)
+        if args.command == "wifi-setup":
+            return cmd_wifi_setup(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -239,3 +239,11 @@ def erase_secrets(path: os.PathLike[str] | str) -> int:
     finally:
         os.close(fd)
     return len(spans)
+
+
+def wifi_from_form(ssid: str, psk: str, country: str) -> Wifi:
+    """The setup page's fields, checked by the same rules as the boot file's [wifi]."""
+    wifi, _ = _wifi({"wifi": {"ssid": ssid, "psk": psk, "country": country}})
+    if wifi is None:
+        raise BootConfigError("choose a network")
+    return wifi

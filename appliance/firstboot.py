@@ -20,7 +20,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.bootconfig import BootConfigError, BootSettings, erase_secrets, parse_boot_config
+from appliance.bootconfig import (
+    BootConfigError,
+    BootSettings,
+    Wifi,
+    erase_secrets,
+    parse_boot_config,
+)
 
 log = logging.getLogger("djamms.firstboot")
 
@@ -98,9 +104,7 @@ def _keyfile_escape(value: str) -> str:
     return "\\s" + out[1:] if out.startswith(" ") else out
 
 
-def nm_wifi_connection(s: BootSettings) -> str:
-    assert s.wifi is not None
-    wifi = s.wifi
+def nm_wifi_connection(wifi: Wifi) -> str:
     conn_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"djamms-wifi:{wifi.ssid}")
     lines = [
         "[connection]",
@@ -150,7 +154,7 @@ def apply(s: BootSettings, root: Path, source: str) -> list[Path]:
     current = hosts.read_text() if hosts.exists() else ""
     written.append(("etc/hosts", hosts_file(current, s.hostname).encode(), 0o644, 0))
     if s.wifi is not None:
-        written.append((WIFI_FILE, nm_wifi_connection(s).encode(), 0o600, 0))
+        written.append((WIFI_FILE, nm_wifi_connection(s.wifi).encode(), 0o600, 0))
     if s.country:
         rule = f"options cfg80211 ieee80211_regdom={s.country}\n".encode()
         written.append((COUNTRY_FILE, rule, 0o644, 0))
