@@ -215,3 +215,17 @@ def run_firstboot(boot_dir: Path, root: Path, *, runner: Runner | None = None) -
     write_status(root, True, f"applied; {erased} secret(s) erased from {BOOT_FILE}", source)
     log.info("first boot applied for venue %s (%s)", settings.venue_id, settings.hostname)
     return 0
+
+
+def read_setup_status(data_dir: Path) -> dict[str, Any]:
+    """For the screen page: {"firstboot": {ok, reason, file, at} | None,
+    "hotspot": {ssid, password, url, message} | None}. The files sit in the app's data dir
+    (/var/lib/djamms on the box); a missing or unreadable one reads as None."""
+    out: dict[str, Any] = {}
+    for key, name in (("firstboot", "firstboot.json"), ("hotspot", "hotspot.json")):
+        try:
+            value = json.loads((data_dir / name).read_text())
+        except (OSError, ValueError):
+            value = None
+        out[key] = value if isinstance(value, dict) else None
+    return out

@@ -242,3 +242,15 @@ def test_windows_line_endings_and_comments_after_secrets(system):
     assert fb.run_firstboot(boot, root) == 0
     after = (boot / "djamms.toml").read_bytes()
     assert b"correct horse" not in after and b"482913" not in after and b"# pw\r\n" in after
+
+
+def test_screen_page_reads_the_failure_reason_from_the_data_dir(system):
+    boot, root = system
+    (boot / "djamms.toml").write_text(GOOD.replace('"482913"', '"12"'))
+    assert fb.run_firstboot(boot, root) == 1
+    data_dir = root / "var/lib/djamms"  # the service's DJAMMS_DATA_DIR
+    status = fb.read_setup_status(data_dir)
+    assert status["firstboot"]["ok"] is False and "4-12 digits" in status["firstboot"]["reason"]
+    assert status["hotspot"] is None
+    (data_dir / "hotspot.json").write_text("{broken")
+    assert fb.read_setup_status(data_dir)["hotspot"] is None
