@@ -42,6 +42,11 @@ def parser() -> argparse.ArgumentParser:
     ws.add_argument("--root", default="/", help="system root to write into")
     ws.add_argument("--port", type=int, default=80)
     ws.add_argument("--grace", type=float, default=60.0, help="seconds to wait for a network")
+    doc = sub.add_parser("doctor", help="check this box: audio, mpv, yt-dlp, disk, broker, ...")
+    doc.add_argument("--config")
+    doc.add_argument("--data-dir")
+    doc.add_argument("--broker")
+    doc.add_argument("--json", action="store_true")
     return p
 
 
@@ -114,6 +119,15 @@ def cmd_wifi_setup(args: argparse.Namespace) -> int:
     return run_setup(root, nmcli, grace=args.grace, port=args.port, country=country)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from appliance.doctor import FAIL, Probe, diagnose, render, run_command
+
+    cfg = load_config(args.config, _overrides(args))
+    verdicts = diagnose(Probe(config=cfg, run=run_command))
+    print(render(verdicts, as_json=args.json))
+    return 1 if any(v.status == FAIL for v in verdicts) else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -125,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_firstboot(args)
         if args.command == "wifi-setup":
             return cmd_wifi_setup(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2
