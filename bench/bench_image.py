@@ -63,7 +63,10 @@ def main() -> int:
         with tarfile.open(overlay) as tar:
             tar.extractall(root, filter="tar")
         for unit in UNITS:
-            figures.append((f"exposure_{unit}", exposure(root, f"{unit}.service"), "score", 2.5))
+            # 2.5 is the agreed ceiling for the app; the root-run helpers get 3.5.
+            ceiling = 2.5 if unit == "djamms" else 3.5
+            score = exposure(root, f"{unit}.service")
+            figures.append((f"exposure_{unit}", score, "score", ceiling))
     for metric, value, unit, _target in figures:
         print(f"{metric}: {value} {unit}")
     for metric, value, unit, target in figures:
