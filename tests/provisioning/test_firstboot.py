@@ -254,3 +254,46 @@ def test_screen_page_reads_the_failure_reason_from_the_data_dir(system):
     assert status["hotspot"] is None
     (data_dir / "hotspot.json").write_text("{broken")
     assert fb.read_setup_status(data_dir)["hotspot"] is None
+
+
+def test_the_app_starts_with_what_first_boot_wrote(system, tmp_path):
+    """The venue id and name from the SD card become the core's venue on first start."""
+    import socket
+    import time
+
+    boot, root = system
+    (boot / "djamms.toml").write_text(GOOD.split("[panel]")[0])
+    assert fb.run_firstboot(boot, root) == 0
+    data = tmp_path / "data"
+    notify = tmp_path / "n.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(notify))
+    sock.settimeout(60)
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify), "DJAMMS_BROKER": "",
+           "DJAMMS_DATA_DIR": str(data), "DJAMMS_MEDIA_DIR": str(tmp_path / "media")}  # fmt: skip
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "appliance", "run", "--config", str(root / fb.APP_CONFIG),
+         "--player", "standin", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and b"READY=1" not in sock.recv(4096):
+            pass
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sock.close()
+    state = subprocess.run(
+        [sys.executable, "-m", "appliance", "state", "--data-dir", str(data)],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    venue = json.loads(state.stdout)["venue"]
+    assert venue["venue_id"] == "crown-anchor-01"
+    assert venue["venue_name"] == "The Crown & Anchor"
