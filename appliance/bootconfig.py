@@ -142,14 +142,23 @@ def _broker(doc: Mapping[str, Any], venue_id: str) -> str:
 
 
 def _panel(doc: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The GPIO pin map is the panel's to interpret; here only its shape is checked."""
+    """`[panel]` options and its `[panel.pins]` map are the panel's to interpret (it checks
+    them again at start); here: BCM numbers 0-27, each pin used once."""
     panel = _table(doc, "panel", required=False)
     for key, value in panel.items():
-        if isinstance(value, dict):
-            raise BootConfigError(f"panel.{key}: nested tables are not supported here")
-        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= 27:
-            raise BootConfigError(f"panel.{key} = {value}: GPIO pins are numbered 0-27")
-    return dict(panel)
+        if isinstance(value, dict) and key != "pins":
+            raise BootConfigError(f"panel.{key}: only [panel.pins] may be a table")
+    pins = panel.get("pins", {})
+    if not isinstance(pins, dict):
+        raise BootConfigError("panel.pins must be a [panel.pins] section")
+    used: dict[int, str] = {}
+    for role, pin in pins.items():
+        if isinstance(pin, bool) or not isinstance(pin, int) or not 0 <= pin <= 27:
+            raise BootConfigError(f"panel.pins.{role} = {pin!r}: use a BCM GPIO number 0-27")
+        if pin in used:
+            raise BootConfigError(f"GPIO{pin} is used twice: {used[pin]} and {role}")
+        used[pin] = role
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in panel.items()}
 
 
 def _table(doc: Mapping[str, Any], name: str, *, required: bool) -> Mapping[str, Any]:

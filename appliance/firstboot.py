@@ -93,8 +93,11 @@ def app_config(s: BootSettings, source: str) -> str:
     }
     lines = [f"# Written at first boot from {source}. Paths come from the service unit.", "[box]"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in box.items() if v]
+    scalars = {k: v for k, v in s.panel.items() if not isinstance(v, dict)}
     if s.panel:
-        lines += ["", "[panel]"] + [f"{k} = {_toml_value(v)}" for k, v in s.panel.items()]
+        lines += ["", "[panel]"] + [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
+    if pins := s.panel.get("pins"):
+        lines += ["", "[panel.pins]"] + [f"{k} = {_toml_value(v)}" for k, v in pins.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -36,8 +36,10 @@ broker = "mqtts://broker.example.com:8883"
 password = "s3cr#t/pass"
 
 [panel]
-volume_up = 17
-emergency_stop = 22
+volume_step = 3
+[panel.pins]
+emergency_stop = 17
+skip = 22
 """
 
 
@@ -82,7 +84,10 @@ def test_happy_path_writes_settings_with_tight_modes(system):
     assert cfg.venue_name == "The Crown & Anchor" and cfg.venue_id == "crown-anchor-01"
     assert cfg.admin_pin == "482913" and cfg.timezone == "Europe/London"
     assert cfg.broker == "mqtts://crown-anchor-01:s3cr%23t%2Fpass@broker.example.com:8883"
-    assert dict(cfg.section("panel")) == {"volume_up": 17, "emergency_stop": 22}
+    assert dict(cfg.section("panel")) == {
+        "volume_step": 3,
+        "pins": {"emergency_stop": 17, "skip": 22},
+    }
 
     wifi = root / fb.WIFI_FILE
     assert _mode(wifi) == 0o600 and wifi.stat().st_uid == 0
@@ -201,7 +206,11 @@ def test_the_shipped_example_is_valid():
         (lambda t: t.replace('country = "gb"\n', ""), "wifi.country is missing"),
         (lambda t: t.replace("mqtts://broker", "mqtts://u:p@broker"), "not in the URL"),
         (lambda t: t.replace("mqtts://", "http://"), "cloud.broker"),
-        (lambda t: t.replace("volume_up = 17", "volume_up = 40"), "0-27"),
+        (lambda t: t.replace("emergency_stop = 17", "emergency_stop = 40"), "0-27"),
+        (lambda t: t.replace("emergency_stop = 17", "emergency_stop = 22"), "GPIO22 is used twice"),
+        (lambda t: t.replace("emergency_stop = 17", 'emergency_stop = "GPIO17"'), "BCM"),
+        (lambda t: t.split("[panel.pins]")[0] + "pins = 5\n", "panel.pins must be"),
+        (lambda t: t.replace("[panel.pins]", "[panel.x]"), "only \\[panel.pins\\]"),
         (lambda t: t + "\n[extra]\nx = 1\n", "unknown"),
         (lambda t: t.replace("[venue]", "[venue]\nnmae = 'x'"), "unknown setting venue.nmae"),
         (
