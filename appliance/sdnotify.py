@@ -80,12 +80,18 @@ class SystemdNotifyAdapter:
 
     def _feed(self) -> None:
         assert self.interval is not None
+        shown = ""
         while not self._stop.wait(self.interval):
             # A wedged single writer must let systemd restart us: stop feeding then.
-            if self._alive():
-                self.notifier.send("WATCHDOG=1")
-            else:
+            if not self._alive():
                 log.error("runtime not alive; no longer feeding the watchdog")
+                continue
+            status = self._status()
+            if status != shown:  # `systemctl status djamms` shows what is playing
+                self.notifier.send("WATCHDOG=1", f"STATUS={status}")
+                shown = status
+            else:
+                self.notifier.send("WATCHDOG=1")
 
     def stop(self) -> None:
         self.notifier.send("STOPPING=1", "STATUS=stopping")
@@ -102,10 +108,19 @@ def build_sdnotify(
     address = env.get("NOTIFY_SOCKET", "")
     if not address:
         return None
-    cfg = box.config
     return SystemdNotifyAdapter(
         Notifier(address),
         watchdog_interval(env),
         alive=lambda: box.runtime.running,
-        status=lambda: f"console on {cfg.host}:{cfg.port}",
+        status=lambda: status_line(box),
     )
+
+
+def status_line(box: Box) -> str:
+    cfg = box.config
+    venue = box.runtime.state.venue
+    playing = venue.now_playing if venue is not None else None
+    if playing is None:
+        return f"idle; console on port {cfg.port}"
+    title = " - ".join(x for x in (playing.artist, playing.title) if x) or playing.video_id
+    return f"{playing.state}: {title}; console on port {cfg.port}"

@@ -52,6 +52,7 @@ def test_app_sends_ready_then_periodic_watchdog_then_stopping(tmp_path, notify_s
         "WATCHDOG_USEC": "400000",  # feed every 0.2 s
     }
     env.pop("WATCHDOG_PID", None)
+    port = _free_port()
     cmd = [
         sys.executable,
         "-m",
@@ -66,19 +67,21 @@ def test_app_sends_ready_then_periodic_watchdog_then_stopping(tmp_path, notify_s
         "--host",
         "127.0.0.1",
         "--port",
-        str(_free_port()),
+        str(port),
         "--admin-pin",
         "4321",
     ]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    log = open(tmp_path / "app.log", "w")  # closed in finally
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=log)
     try:
         msgs = _recv_until(
             sock, lambda g: sum("WATCHDOG=1" in x for x in g) >= 4, time.monotonic() + 60
         )
         assert msgs, "no notification at all"
         assert msgs[0].splitlines()[0] == "READY=1"
-        assert any(line.startswith("STATUS=") for line in msgs[0].splitlines())
-        assert sum(x == "WATCHDOG=1" for x in msgs) >= 4
+        status = [ln for ln in msgs[0].splitlines() if ln.startswith("STATUS=")]
+        assert status and status[0].endswith(f"console on port {port}")
+        assert sum(x.splitlines()[0] == "WATCHDOG=1" for x in msgs) >= 4
         proc.send_signal(signal.SIGTERM)
         rest = _recv_until(sock, lambda g: any("STOPPING=1" in x for x in g), time.monotonic() + 60)
         assert any(x.startswith("STOPPING=1") for x in rest)
@@ -87,7 +90,7 @@ def test_app_sends_ready_then_periodic_watchdog_then_stopping(tmp_path, notify_s
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        proc.stderr.close()
+        log.close()
 
 
 def test_no_notify_socket_means_no_adapter(tmp_path):
