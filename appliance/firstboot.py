@@ -107,6 +107,15 @@ def _keyfile_escape(value: str) -> str:
     return "\\s" + out[1:] if out.startswith(" ") else out
 
 
+def _nm_ssid(ssid: str) -> str:
+    """NetworkManager's own SSID form: printable ASCII as a string with ';' escaped,
+    anything else as the list of its bytes."""
+    raw = ssid.encode()
+    if all(0x20 <= b < 0x7F for b in raw):
+        return _keyfile_escape(ssid.replace(";", "\\;"))
+    return "".join(f"{b};" for b in raw)
+
+
 def nm_wifi_connection(wifi: Wifi) -> str:
     conn_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"djamms-wifi:{wifi.ssid}")
     lines = [
@@ -120,7 +129,7 @@ def nm_wifi_connection(wifi: Wifi) -> str:
         "",
         "[wifi]",
         "mode=infrastructure",
-        f"ssid={_keyfile_escape(wifi.ssid)}",
+        f"ssid={_nm_ssid(wifi.ssid)}",
         f"hidden={'true' if wifi.hidden else 'false'}",
         "",
     ]
