@@ -54,7 +54,11 @@ def write_atomic(path: Path, data: bytes, mode: int, uid: int = 0, gid: int = 0)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dfd)
     finally:
@@ -177,6 +181,7 @@ def apply(s: BootSettings, root: Path, source: str) -> list[Path]:
     tmp_link.unlink(missing_ok=True)
     tmp_link.symlink_to(f"/usr/share/zoneinfo/{s.timezone}")
     os.replace(tmp_link, localtime)
+    fsync_dir(localtime.parent)
     return [root / rel for rel, *_ in written] + [localtime]
 
 
