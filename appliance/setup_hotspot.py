@@ -237,6 +237,7 @@ def run_setup(
         status = {"ssid": HOTSPOT_SSID, "password": password, "url": f"http://{HOTSPOT_IP}/",
                   "message": message}  # fmt: skip
         write_atomic(root / HOTSPOT_FILE, json.dumps(status).encode(), 0o644)
+        _run_all(runner, [["nmcli", "connection", "delete", HOTSPOT_CON]])  # a stale one
         if failed := _run_all(runner, hotspot_commands(password)):
             log.error("setup hotspot failed: %s", failed)
             return 1
