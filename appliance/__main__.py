@@ -47,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
     doc.add_argument("--data-dir")
     doc.add_argument("--broker")
     doc.add_argument("--json", action="store_true")
+    pt = sub.add_parser("panel-test", help="walk through every button, LED and relay")
+    pt.add_argument("--config")
+    pt.add_argument("--timeout", type=float, default=30.0, help="seconds to wait per press")
     return p
 
 
@@ -128,6 +131,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if any(v.status == FAIL for v in verdicts) else 0
 
 
+def cmd_panel_test(args: argparse.Namespace) -> int:
+    from hardware.panel import detect_pin_factory
+    from hardware.panel_test import run_panel_test
+
+    cfg = load_config(args.config, _overrides(args))
+    return run_panel_test(
+        cfg.section("panel"),
+        inp=sys.stdin,
+        out=sys.stdout,
+        load_factory=detect_pin_factory,
+        timeout=args.timeout,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -141,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_wifi_setup(args)
         if args.command == "doctor":
             return cmd_doctor(args)
+        if args.command == "panel-test":
+            return cmd_panel_test(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2

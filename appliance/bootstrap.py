@@ -77,11 +77,13 @@ class Box:
 def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
+    from appliance.library.factory import build_library
     from appliance.player.factory import build_player
     from appliance.sdnotify import build_sdnotify
+    from hardware.panel import build_panel
 
     # sd_notify last: READY=1 goes out once everything before it has started.
-    return [build_player, build_sdnotify]
+    return [build_library, build_player, build_panel, build_sdnotify]
 
 
 def build(
