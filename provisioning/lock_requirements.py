@@ -2,9 +2,10 @@
 
     python -m provisioning.lock_requirements [--constraints FILE]
 
-Resolves pyproject.toml's dependencies for the target platform with pip (no download,
-`--dry-run --report`) and writes provisioning/requirements.lock: one `name==version`
-with its sha256 per line, so the image installs exactly these wheels, hash-checked.
+Resolves pyproject.toml's dependencies (markers evaluated for the box) for the target
+platform with pip (no download, `--dry-run --report`) and writes
+provisioning/requirements.lock: one `name==version` with its sha256 per line, so the
+image installs exactly these wheels, hash-checked.
 Needs PyPI; run it after changing dependencies and commit the lock.
 """
 
@@ -15,15 +16,39 @@ import json
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "provisioning" / "requirements.lock"
+GLIBC = (17, 24, 28, 31, 34, 35, 36)  # Bookworm has glibc 2.36: any manylinux up to it
 TARGET = [
-    "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
-    "--platform", "linux_aarch64", "--python-version", "3.11", "--implementation", "cp",
-    "--abi", "cp311", "--only-binary=:all:",
+    *(arg for v in GLIBC for arg in ("--platform", f"manylinux_2_{v}_aarch64")),
+    "--platform", "manylinux2014_aarch64", "--platform", "linux_aarch64",
+    "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--only-binary=:all:",
 ]  # fmt: skip
+
+
+# pip evaluates markers for the machine it runs on; the box's are these.
+TARGET_ENV = {
+    "platform_machine": "aarch64", "sys_platform": "linux", "os_name": "posix",
+    "platform_system": "Linux", "python_version": "3.11", "python_full_version": "3.11.2",
+    "implementation_name": "cpython", "platform_python_implementation": "CPython",
+}  # fmt: skip
+
+
+def target_requirements() -> list[str]:
+    """pyproject's dependencies that apply on the box, markers evaluated for it."""
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    out = []
+    for dep in deps:
+        req = Requirement(dep)
+        if req.marker is None or req.marker.evaluate(TARGET_ENV):
+            req.marker = None
+            out.append(str(req))
+    return out
 
 
 def resolve(constraints: Path | None) -> list[tuple[str, str, str]]:
@@ -35,7 +60,7 @@ def resolve(constraints: Path | None) -> list[tuple[str, str, str]]:
         ]  # fmt: skip
         if constraints:
             cmd += ["-c", str(constraints)]
-        subprocess.run([*cmd, str(REPO)], check=True)
+        subprocess.run([*cmd, *target_requirements()], check=True)
         installs = json.loads(report.read_text())["install"]
     pins = []
     for item in installs:

@@ -53,7 +53,7 @@ def test_packages_provide_what_the_units_run():
     for binary, package in PROVIDES.items():
         if binary in used:
             assert package in packages, f"{binary} needs {package}"
-    assert {"mpv", "libmpv2", "ffmpeg", "python3-lgpio"} <= packages
+    assert {"mpv", "libmpv2", "ffmpeg", "python3-venv"} <= packages
 
 
 def test_venv_installs_only_locked_hash_checked_wheels_offline():

@@ -3,7 +3,7 @@
 # (hash-checked, no index), the units, and PulseAudio in system mode only.
 systemd-sysusers
 systemd-tmpfiles --create djamms.conf
-python3 -m venv --system-site-packages /opt/djamms/venv  # python3-lgpio comes from Debian
+python3 -m venv /opt/djamms/venv  # isolated: the lock is the whole truth (lgpio included)
 /opt/djamms/venv/bin/pip install --no-index --find-links /opt/djamms/wheels \
 	--require-hashes -r /opt/djamms/requirements.lock
 /opt/djamms/venv/bin/pip install --no-index --no-deps /opt/djamms/wheels/djamms-*.whl
