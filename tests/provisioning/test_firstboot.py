@@ -279,7 +279,8 @@ def test_the_app_starts_with_what_first_boot_wrote(system, tmp_path):
     sock.bind(str(notify))
     sock.settimeout(60)
     env = {**os.environ, "NOTIFY_SOCKET": str(notify), "DJAMMS_BROKER": "",
-           "DJAMMS_DATA_DIR": str(data), "DJAMMS_MEDIA_DIR": str(tmp_path / "media")}  # fmt: skip
+           "DJAMMS_DEMO_MEDIA": "false", "DJAMMS_DATA_DIR": str(data),
+           "DJAMMS_MEDIA_DIR": str(tmp_path / "media")}  # fmt: skip
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -50,6 +50,7 @@ def test_app_sends_ready_then_periodic_watchdog_then_stopping(tmp_path, notify_s
         **os.environ,
         "NOTIFY_SOCKET": str(path),
         "WATCHDOG_USEC": "400000",  # feed every 0.2 s
+        "DJAMMS_DEMO_MEDIA": "false",  # making demo videos is not what is tested here
     }
     env.pop("WATCHDOG_PID", None)
     port = _free_port()
