@@ -75,6 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from appliance.logs_export import install_app_log
+
+    install_app_log(cfg.data_dir)  # downloadable from the console (GET /api/logs/download)
     box = build(cfg)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -52,13 +52,17 @@ def read_figures(out_dir: Path) -> list[Figure]:
                 continue
             if not {"metric", "value"} <= d.keys():
                 continue
-            figures.append(Figure(
-                bench=path.stem, metric=str(d["metric"]), value=float(d["value"]),
-                unit=str(d.get("unit", "")),
-                target=float(d["target"]) if d.get("target") is not None else None,
-                better=str(d.get("better", "lower")),
-                samples=[float(x) for x in d.get("samples", [])],
-            ))
+            figures.append(
+                Figure(
+                    bench=path.stem,
+                    metric=str(d["metric"]),
+                    value=float(d["value"]),
+                    unit=str(d.get("unit", "")),
+                    target=float(d["target"]) if d.get("target") is not None else None,
+                    better=str(d.get("better", "lower")),
+                    samples=[float(x) for x in d.get("samples", [])],
+                )
+            )
     return figures
 
 
