@@ -168,9 +168,11 @@ def _load_handlers() -> None:
     global _loaded
     if not _loaded:
         from appliance.core import (  # noqa: F401
+            content_ops,
             players,
             playlists,
             settings,
+            system_ops,
             transport,
             users,
             venue_ops,

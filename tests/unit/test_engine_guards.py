@@ -65,7 +65,21 @@ def _broad_script(d: Driver) -> list[m.Message]:
         m.ManagePlaylist(action="star", params={"playlistId": pid}, actor=MOD),
         m.ManagePlaylist(action="load", params={"playlistId": pid}, actor=MOD),
         m.ClearQueue(actor=MOD),
-        m.UpdateSchedule(schedule_data={"rules": [{"days": [1]}]}, actor=MOD),
+        m.UpdateSchedule(
+            schedule_data={
+                "rules": [
+                    {
+                        "id": "r1",
+                        "days": ["fri"],
+                        "start": "18:00",
+                        "end": "22:00",
+                        "action": "volume",
+                        "volume": 40,
+                    }
+                ]
+            },
+            actor=MOD,
+        ),
         m.UpdatePreferences(user_id="owner", preferences={"theme": "light"}, actor=ADMIN),
         m.UserLoggedIn(user_id="owner", actor=ADMIN),
         m.SystemNotice(status="backup_in_progress"),
