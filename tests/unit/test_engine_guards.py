@@ -7,7 +7,7 @@ import pytest
 from engine_kit import ADMIN, MOD, PLAYER, Driver, patron, playing_venue, track, vids
 
 from appliance.core import messages as m
-from appliance.core.engine import step
+from appliance.core.engine import Step, handles, step
 
 
 def test_stale_expected_rev_is_a_conflict_carrying_the_current_rev() -> None:
@@ -169,3 +169,20 @@ def test_library_scan_seeds_a_default_playlist_once() -> None:
     assert vids(d.venue.active_queue) == ["v2"]
     again = d.do(m.LibraryScanned(tracks=(track(3),)))
     assert again.durable is False and len(d.state.playlists) == 1
+
+
+class _SilentChange(m.Message):
+    """A handler written without an event: the engine still announces the new rev."""
+
+
+@handles(_SilentChange)
+def _silent_change(s: Step) -> None:
+    s.set_venue(venue_name="Quietly renamed")
+
+
+def test_a_durable_change_without_events_still_emits_one() -> None:
+    d = playing_venue(2)
+    out = d.do(_SilentChange())
+    assert out.durable and d.venue.venue_name == "Quietly renamed"
+    assert [e.type for e in out.events] == ["SYSTEM_STATUS"]
+    assert out.events[0].payload["status"] == "state_changed"
