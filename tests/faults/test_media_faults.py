@@ -53,9 +53,7 @@ def mpv_box(tmp_path: Path) -> Iterator[BoxProcess]:
         box.stop()
 
 
-def played_until(
-    sock: LiveSocket, want: set[str], timeout: float, rounds: int = 1
-) -> list[str]:
+def played_until(sock: LiveSocket, want: set[str], timeout: float, rounds: int = 1) -> list[str]:
     """Video ids that reached the screen as playing, in order, until each of `want` did
     `rounds` times."""
     seen: list[str] = []
