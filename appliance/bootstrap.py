@@ -77,9 +77,10 @@ class Box:
 def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
+    from appliance.cloud.factory import build_cloud_link
     from appliance.player.factory import build_player
 
-    return [build_player]
+    return [build_player, build_cloud_link]
 
 
 def build(
