@@ -113,17 +113,27 @@ def test_ui_command_form_and_roles(cloud: Rig) -> None:
     [
         ({"commandId": "old-1", "issuedAt": issued(120), "command": "PLAY"}, "expired"),
         ({"commandId": "future-1", "issuedAt": issued(-120), "command": "PLAY"}, "from_future"),
-        ({"commandId": "noz-1", "issuedAt": "2026-01-01T00:00:00", "command": "PLAY"},
-         "invalid_issued_at"),
+        (
+            {"commandId": "noz-1", "issuedAt": "2026-01-01T00:00:00", "command": "PLAY"},
+            "invalid_issued_at",
+        ),
         ({"issuedAt": issued(), "command": "PLAY"}, "invalid_command_id"),
-        ({"commandId": "cmd-x", "issuedAt": issued(), "command": "SELF_DESTRUCT"},
-         "unknown_command"),
-        ({"commandId": "path-x", "issuedAt": issued(), "path": "/api/nope", "body": {}},
-         "unknown_path"),
-        ({"commandId": "body-x", "issuedAt": issued(), "path": "/api/queue/add", "body": {}},
-         "missing_field"),
-        ({"commandId": "vol-x", "issuedAt": issued(), "command": "SET_VOLUME", "value": 400},
-         "out_of_range"),
+        (
+            {"commandId": "cmd-x", "issuedAt": issued(), "command": "SELF_DESTRUCT"},
+            "unknown_command",
+        ),
+        (
+            {"commandId": "path-x", "issuedAt": issued(), "path": "/api/nope", "body": {}},
+            "unknown_path",
+        ),
+        (
+            {"commandId": "body-x", "issuedAt": issued(), "path": "/api/queue/add", "body": {}},
+            "missing_field",
+        ),
+        (
+            {"commandId": "vol-x", "issuedAt": issued(), "command": "SET_VOLUME", "value": 400},
+            "out_of_range",
+        ),
         ({"commandId": "none-x", "issuedAt": issued()}, "missing_field"),
     ],
 )

@@ -49,7 +49,7 @@ class Probe:
         self.client.username_pw_set(user, password)
         self.client.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]
         self.client.on_connect = self._on_connect
-        self.client.on_disconnect = lambda *_: self.connected.clear()
+        self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         props = Properties(PacketTypes.CONNECT)
@@ -67,6 +67,11 @@ class Probe:
                 client.subscribe(self._subs)
             self.connected.set()
         self.answered.set()
+
+    def _on_disconnect(self, *_: Any) -> None:
+        with self._cond:
+            self.connected.clear()
+            self._cond.notify_all()
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: int, codes: Any, _p: Any) -> None:
         with self._cond:
