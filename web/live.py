@@ -23,6 +23,7 @@ from web.commands import execute
 from web.context import Console, console
 from web.errors import ApiError, error_response
 from web.hub import HubClient, dumps
+from web.server import TAKEN_OVER
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def _busy() -> Response:
 
 
 def ws_view(ws: Any) -> None:
+    request.environ[TAKEN_OVER] = True
     c = console()
     session = current_session()
     client = c.hub.connect(staff=bool(session and session.is_staff))
