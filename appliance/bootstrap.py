@@ -79,8 +79,9 @@ def default_adapters() -> list[AdapterFactory]:
     its part is not configured (no broker, no GPIO)."""
     from appliance.cloud.factory import build_cloud_link
     from appliance.player.factory import build_player
+    from web.adapter import build_console
 
-    return [build_player, build_cloud_link]
+    return [build_player, build_console, build_cloud_link]
 
 
 def build(
