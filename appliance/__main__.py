@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--config")
     st.add_argument("--data-dir")
     st.add_argument("--full", action="store_true", help="whole queues, not the first 50")
+    from appliance.cloud.console import add_console_parser
+
+    add_console_parser(sub)
     return p
 
 
@@ -92,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "state":
             return cmd_state(args)
+        if args.command == "console":
+            from appliance.cloud.console import cmd_console
+
+            return cmd_console(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2

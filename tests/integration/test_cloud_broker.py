@@ -78,7 +78,9 @@ def test_the_last_will_says_offline_when_the_box_is_killed(tmp_path: Path) -> No
     topics = Topics(venue_id)
     watcher = Probe(broker.port, *broker.console).wait_connected()
     watcher.subscribe(topics.status)
-    args = [sys.executable, "-m", "appliance", "run", "--player", "standin",
+    cfg = tmp_path / "box.toml"
+    cfg.write_text("[web]\nmdns = false\n")
+    args = [sys.executable, "-m", "appliance", "run", "--player", "standin", "--config", str(cfg),
             "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(free_port()),
             "--broker", broker.url(venue_id)]  # fmt: skip
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
