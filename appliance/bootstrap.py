@@ -77,11 +77,11 @@ class Box:
 def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
-    from appliance.cloud.factory import build_cloud_link
+    from appliance.cloud.factory import build_appwrite_mirror, build_cloud_link
     from appliance.player.factory import build_player
     from web.adapter import build_console
 
-    return [build_player, build_console, build_cloud_link]
+    return [build_player, build_console, build_cloud_link, build_appwrite_mirror]
 
 
 def build(

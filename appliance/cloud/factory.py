@@ -15,3 +15,10 @@ def build_cloud_link(box: Any) -> Any:
     from appliance.cloud.link import MqttLink
 
     return MqttLink(box.runtime, settings, box.config.data_dir, library=box.services.get("library"))
+
+
+def build_appwrite_mirror(box: Any) -> Any:
+    from appliance.cloud.appwrite import AppwriteMirror, AppwriteSettings
+
+    settings = AppwriteSettings.from_config(box.config)
+    return None if settings is None else AppwriteMirror(box.runtime, settings)
