@@ -18,17 +18,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-ACL_TEMPLATE = """\
-# the console (cloud side) sees every venue
-user {console}
-topic readwrite djamms/v1/venues/#
-topic readwrite homeassistant/#
-
-# a venue sees only its own topics, and publishes its Home Assistant discovery
-pattern readwrite djamms/v1/venues/%u/#
-pattern write homeassistant/+/%u/#
-pattern read homeassistant/status
-"""
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_ACL = REPO / "provisioning" / "broker" / "acl"  # tests run the ACL we ship
 
 
 def free_port() -> int:
@@ -37,12 +28,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"mosquitto exited: {err}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)  # nothing to wait on but the port opening
+    raise RuntimeError(f"mosquitto did not listen on {port}")
+
+
+def run_as_me() -> str:
+    """mosquitto started as root switches to its own user, losing our temp files."""
+    return f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+
+
 class Mosquitto:
     def __init__(
         self,
         workdir: Path,
         users: Mapping[str, str] | None = None,
-        console: tuple[str, str] = ("console", "console-secret"),
+        console: tuple[str, str] = ("console", "console-secret"),  # the shipped ACL's user
         port: int | None = None,
     ) -> None:
         self.dir = Path(workdir) / "mosquitto"
@@ -69,11 +79,10 @@ class Mosquitto:
             subprocess.run(
                 ["mosquitto_passwd", "-b", str(passwd), user, pw], check=True, capture_output=True
             )
-        (self.dir / "acl").write_text(ACL_TEMPLATE.format(console=self.console[0]))
+        shutil.copyfile(SHIPPED_ACL, self.dir / "acl")
         (self.dir / "data").mkdir(exist_ok=True)
         (self.dir / "mosquitto.conf").write_text(
-            # as root, mosquitto would switch to its own user and lose our temp files
-            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+            f"{run_as_me()}"
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous false\n"
             f"password_file {passwd}\n"
@@ -135,18 +144,11 @@ class Mosquitto:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"mosquitto exited: {err} {self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)  # nothing to wait on but the port opening
-        self.stop()
-        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log_tail()}")
+        try:
+            wait_listening(self.proc, self.port, timeout)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}\n{self.log_tail()}") from None
 
     def stop(self) -> None:
         if self.proc is None:
