@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,15 @@ def session_properties(expiry: int) -> Properties:
     return props
 
 
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    """Small messages leave at once: Nagle's algorithm against the peer's delayed ACKs
+    adds ~40 ms to a command's trip."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError):  # not a TCP socket (websockets wrapper): leave it
+        pass
+
+
 def make_client(settings: LinkSettings, client_id: str, username: str) -> mqtt.Client:
     b = settings.broker
     client = mqtt.Client(
@@ -59,6 +69,7 @@ def make_client(settings: LinkSettings, client_id: str, username: str) -> mqtt.C
     if b.tls:
         client.tls_set(ca_certs=settings.ca_file or None)
     client.reconnect_delay_set(settings.reconnect_min, settings.reconnect_max)  # type: ignore[arg-type]
+    client.on_socket_open = _no_delay
     return client
 
 

@@ -2,8 +2,10 @@
 (`state`, `subscribe`, `submit`, `submit_async`), backed by MQTT.
 
 The state is rebuilt from the venue's retained `state/*` topics (so a console that starts
-late is current at once) and pushed to subscribers as it changes; events that carry their
-own payload (LOG_ENTRY, SYSTEM_STATUS, ...) come from `events`. Commands are sent on `cmd`
+late is current at once) and from the `events` that carry the same pieces (not coalesced,
+so they are the first news), newest `rev` per piece winning; it is pushed to subscribers
+as it changes. Events that carry their own payload (LOG_ENTRY, SYSTEM_STATUS, ...) pass
+through. Commands are sent on `cmd`
 as the HTTP route they mirror (`appliance.commands.command_for`) and answered from
 `cmd/ack`. The remote console's own staff (its own PINs) live only here: logins and PIN
 changes never travel to the venue.
@@ -36,6 +38,8 @@ from appliance.runtime import Published, Reply, Subscription
 
 log = logging.getLogger(__name__)
 
+# events whose payload is a state piece's (or part of it): applied as they come
+EVENT_PIECE = {t: p for p, t in PIECE_TYPES.items()}
 READ_YOUR_WRITE = 3.0  # seconds a command's answer waits for the state that shows it
 
 
@@ -61,6 +65,7 @@ class RemoteVenue:
         self._subs: list[Subscription] = []
         self._pending: dict[str, Future[dict[str, Any]]] = {}
         self._pieces: set[str] = set()
+        self._piece_rev: dict[str, int] = {}
         self._timeout = command_timeout
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="remote-submit")
         self._connected = threading.Event()
@@ -216,6 +221,10 @@ class RemoteVenue:
             if fut is not None and not fut.done():
                 fut.set_result(data)
         elif msg.topic == t.events:
+            piece = EVENT_PIECE.get(str(data.get("type")))
+            if piece is not None:  # not coalesced: the fastest news of that piece
+                self._apply(piece, data)
+                return
             event = event_from_envelope(data)
             if event is not None:
                 self._publish(event)
@@ -225,9 +234,13 @@ class RemoteVenue:
     def _apply(self, piece: str, data: Mapping[str, Any]) -> None:
         if piece not in PIECES:
             return
+        rev = data.get("rev")
         try:
             with self._cond:
+                if isinstance(rev, int) and rev < self._piece_rev.get(piece, -1):
+                    return  # an older copy (a retained piece behind an event): keep ours
                 self._state = apply_piece(self._state, piece, data)
+                self._piece_rev[piece] = int(rev) if isinstance(rev, int) else 0
                 self._pieces.add(piece)
                 self._cond.notify_all()
         except (ValueError, TypeError) as exc:

@@ -93,6 +93,7 @@ class Mosquitto:
             f"log_dest file {self.log_path}\n"
             "log_type all\n"
             "max_queued_messages 10000\n"
+            "set_tcp_nodelay true\n"
         )
 
     def add_user(self, user: str, password: str) -> None:
