@@ -65,7 +65,7 @@ class Box:
             log.warning("first start: staff PIN is %s (shown on the screen page)", pin)
         reply = self.runtime.submit(
             m.SetupVenue(
-                owner_user_id=uuid.uuid4().hex,
+                owner_user_id=self.config.venue_id or uuid.uuid4().hex,
                 venue_name=self.config.venue_name,
                 pin_hash=hash_pin(pin),
             )
@@ -77,11 +77,31 @@ class Box:
 def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
+    from appliance.backup import build_backups
     from appliance.cloud.factory import build_appwrite_mirror, build_cloud_link
+    from appliance.content import build_content
+    from appliance.library.factory import build_library
+    from appliance.library.importer import build_importer
     from appliance.player.factory import build_player
+    from appliance.scheduler import build_scheduler
+    from appliance.sdnotify import build_sdnotify
+    from hardware.panel import build_panel
     from web.adapter import build_console
 
-    return [build_player, build_console, build_cloud_link, build_appwrite_mirror]
+    # sd_notify last: READY=1 goes out once everything before it has started.
+    return [
+        build_library,
+        build_player,
+        build_panel,
+        build_content,
+        build_importer,
+        build_backups,
+        build_scheduler,
+        build_console,
+        build_cloud_link,
+        build_appwrite_mirror,
+        build_sdnotify,
+    ]
 
 
 def build(
