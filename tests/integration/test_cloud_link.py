@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,12 @@ import pytest
 from appliance.core import messages as m
 from tests.integration.cloud_kit import Rig, command, issued, rig
 from tests.support.mqtt_probe import Probe
+
+
+@dataclass(frozen=True)
+class AGO:
+    seconds: float
+
 
 STAFF = m.Actor(user_id="lan-staff", role="admin", source="web")
 
@@ -111,30 +118,30 @@ def test_ui_command_form_and_roles(cloud: Rig) -> None:
 @pytest.mark.parametrize(
     ("payload", "code"),
     [
-        ({"commandId": "old-1", "issuedAt": issued(120), "command": "PLAY"}, "expired"),
-        ({"commandId": "future-1", "issuedAt": issued(-120), "command": "PLAY"}, "from_future"),
+        ({"commandId": "old-1", "issuedAt": AGO(120), "command": "PLAY"}, "expired"),
+        ({"commandId": "future-1", "issuedAt": AGO(-120), "command": "PLAY"}, "from_future"),
         (
             {"commandId": "noz-1", "issuedAt": "2026-01-01T00:00:00", "command": "PLAY"},
             "invalid_issued_at",
         ),
-        ({"issuedAt": issued(), "command": "PLAY"}, "invalid_command_id"),
+        ({"issuedAt": AGO(0), "command": "PLAY"}, "invalid_command_id"),
         (
-            {"commandId": "cmd-x", "issuedAt": issued(), "command": "SELF_DESTRUCT"},
+            {"commandId": "cmd-x", "issuedAt": AGO(0), "command": "SELF_DESTRUCT"},
             "unknown_command",
         ),
         (
-            {"commandId": "path-x", "issuedAt": issued(), "path": "/api/nope", "body": {}},
+            {"commandId": "path-x", "issuedAt": AGO(0), "path": "/api/nope", "body": {}},
             "unknown_path",
         ),
         (
-            {"commandId": "body-x", "issuedAt": issued(), "path": "/api/queue/add", "body": {}},
+            {"commandId": "body-x", "issuedAt": AGO(0), "path": "/api/queue/add", "body": {}},
             "missing_field",
         ),
         (
-            {"commandId": "vol-x", "issuedAt": issued(), "command": "SET_VOLUME", "value": 400},
+            {"commandId": "vol-x", "issuedAt": AGO(0), "command": "SET_VOLUME", "value": 400},
             "out_of_range",
         ),
-        ({"commandId": "none-x", "issuedAt": issued()}, "missing_field"),
+        ({"commandId": "none-x", "issuedAt": AGO(0)}, "missing_field"),
     ],
 )
 def test_expired_and_malformed_commands_are_refused_with_the_reason(
@@ -142,6 +149,8 @@ def test_expired_and_malformed_commands_are_refused_with_the_reason(
 ) -> None:
     probe = cloud.console(cloud.topics.ack)
     rev = cloud.box.runtime.state.rev
+    # stamped now, not at collection: a long run must not age the fresh ones
+    payload = {k: issued(v.seconds) if isinstance(v, AGO) else v for k, v in payload.items()}
     probe.publish(cloud.topics.cmd, payload)
     ack = acks(probe, cloud, payload.get("commandId"))[0]
     assert ack["ok"] is False
