@@ -71,10 +71,11 @@ def rig(tmp_path: Path, **settings: Any) -> Iterator[Rig]:
     broker = Mosquitto(tmp_path, users={venue_id: VENUE_PASSWORD})
     broker.start()
     link = MqttLink(box.runtime, link_settings(broker, venue_id, **settings), tmp_path / "box")
+    r = Rig(box, broker, link, Topics(venue_id))
     try:
         link.start()
-        yield Rig(box, broker, link, Topics(venue_id))
+        yield r
     finally:
-        link.stop()
+        r.link.stop()  # the test may have replaced it
         box.stop()
         broker.stop()

@@ -214,3 +214,30 @@ def test_the_outbox_survives_a_restart_of_the_box(tmp_path: Path) -> None:
         link.stop()
         box.stop()
         broker.stop()
+
+
+def test_commands_sent_while_the_box_is_away_arrive_when_it_is_back(cloud: Rig) -> None:
+    """The box's session outlives its connection (clean start off, session expiry set):
+    the broker keeps a command sent meanwhile and delivers it on reconnect."""
+    r = cloud
+    assert r.link.wait_connected(20)
+    r.link.stop()
+    watcher = r.console(r.topics.ack)
+    cmd = command(command="SET_VOLUME", value=66, actor={"userId": "owner", "role": "admin"})
+    watcher.publish(r.topics.cmd, cmd)  # nobody is connected to take it now
+    assert r.box.runtime.state.venue.player_settings.master_volume != 66
+    r.link = MqttLink(r.box.runtime, r.link.settings, tmp_dir(r))
+    r.link.start()
+    ack = watcher.wait_for(
+        lambda: [
+            x.json for x in watcher.on(r.topics.ack) if x.json["commandId"] == cmd["commandId"]
+        ],
+        "the ack of the queued command",
+    )[0]
+    assert ack["ok"], ack
+    assert r.box.runtime.state.venue.player_settings.master_volume == 66
+    watcher.close()
+
+
+def tmp_dir(r: Rig) -> Path:
+    return r.box.config.data_dir
