@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import deque
 from pathlib import Path
@@ -28,6 +29,7 @@ class Outbox:
         self._items: deque[tuple[str, bytes]] = deque()
         self._lock = threading.Lock()
         self._persisted = 0  # how many of the oldest items are already in the file
+        self._file_lines = 0
         self.dropped = 0
         self._load()
 
@@ -46,6 +48,7 @@ class Outbox:
             except (ValueError, KeyError, TypeError):
                 continue  # a torn last line after a power cut
         self._persisted = len(self._items)
+        self._file_lines = len(lines)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -74,8 +77,22 @@ class Outbox:
                 for topic, payload in pending:
                     f.write(json.dumps({"t": topic, "p": payload.decode()}) + "\n")
             self._persisted = len(self._items)
+            self._file_lines += len(pending)
         except OSError as exc:
             log.warning("outbox: cannot write %s (%s)", self.path, exc)
+        if self._file_lines > 2 * self.max_items:  # a long outage: drop what memory dropped
+            self._rewrite_locked()
+
+    def _rewrite_locked(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                for topic, payload in self._items:
+                    f.write(json.dumps({"t": topic, "p": payload.decode()}) + "\n")
+            os.replace(tmp, self.path)
+            self._persisted = self._file_lines = len(self._items)
+        except OSError as exc:
+            log.warning("outbox: cannot rewrite %s (%s)", self.path, exc)
 
     def peek(self, n: int) -> list[tuple[str, bytes]]:
         with self._lock:
@@ -90,5 +107,6 @@ class Outbox:
             if not self._items and self.path.exists():
                 try:
                     self.path.unlink()
+                    self._file_lines = 0
                 except OSError as exc:
                     log.warning("outbox: cannot remove %s (%s)", self.path, exc)

@@ -138,6 +138,17 @@ def test_outbox_persists_in_order_and_is_bounded(tmp_path: Path) -> None:
     assert len(again) == 0 and not path.exists()
 
 
+def test_outbox_file_stays_bounded_in_a_long_outage(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    box = Outbox(path, max_items=10)
+    for i in range(100):
+        box.push("t", str(i).encode(), persist=True)
+    assert len(path.read_text().splitlines()) <= 20
+    assert [p for _, p in Outbox(path, max_items=10).peek(20)] == [
+        str(i).encode() for i in range(90, 100)
+    ]
+
+
 def test_outbox_skips_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "outbox.jsonl"
     path.write_text('{"t": "a", "p": "1"}\n{"t": "a", "p"')
