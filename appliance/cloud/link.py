@@ -90,6 +90,7 @@ class MqttLink:
         self._clock = clock
         self._inbox: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=1000)
         self._connected = threading.Event()
+        self._subscribed = threading.Event()  # the broker confirmed our subscriptions
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # dirty pieces and discovery flag
         self._dirty: set[str] = set(PIECES)
@@ -129,6 +130,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = lambda *_: self._set_link(False)
         client.on_message = self._on_message
+        client.on_subscribe = lambda *_: self._subscribed.set()
         self.client = client
         b = self.settings.broker
         client.connect_async(
@@ -168,7 +170,8 @@ class MqttLink:
         return self._connected.is_set()
 
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        """True once connected and subscribed (a command sent now reaches us)."""
+        return self._subscribed.wait(timeout)
 
     # -- paho callbacks (network thread: never block) --------------------------------------
 
@@ -192,6 +195,7 @@ class MqttLink:
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self._connected.clear()
+        self._subscribed.clear()
         self.outbox.persist()
         if not self._stopping.is_set():
             log.warning("cloud: link down (%s); reconnecting with backoff", rc)

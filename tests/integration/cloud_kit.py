@@ -74,6 +74,7 @@ def rig(tmp_path: Path, **settings: Any) -> Iterator[Rig]:
     r = Rig(box, broker, link, Topics(venue_id))
     try:
         link.start()
+        assert link.wait_connected(30), broker.log_tail()
         yield r
     finally:
         r.link.stop()  # the test may have replaced it

@@ -67,6 +67,7 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
                            data_dir=tmp_path / "console")  # fmt: skip
     try:
         link.start()
+        assert link.wait_connected(30)
         remote.start(ready_timeout=30)
         yield Pair(lan, remote, broker, link)
     finally:
