@@ -35,6 +35,7 @@ from appliance.cloud.settings import LinkSettings, Topics
 from appliance.cloud.wire import EVENT_PIECES, PIECES, encode, envelope, piece_payload
 from appliance.commands import CommandError
 from appliance.core import messages as m
+from appliance.core.codec import to_data
 from appliance.core.model import State
 from appliance.core.views import render_event, snapshot_payload
 from appliance.runtime import Published, Resync
@@ -42,6 +43,7 @@ from appliance.runtime import Published, Resync
 log = logging.getLogger(__name__)
 
 OUTBOX_BATCH = 200
+ALL_PLAYLISTS = "*"
 _HANDED_OFF = (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)  # paho keeps qos1 for a reconnect
 
 
@@ -95,6 +97,7 @@ class MqttLink:
         self._lock = threading.Lock()  # dirty pieces and discovery flag
         self._dirty: set[str] = set(PIECES)
         self._discovery_due = settings.homeassistant
+        self._playlists_due: set[str] = {ALL_PLAYLISTS}
         self._last_sent: dict[str, float] = {}
         self._link_up: bool | None = None
         self._state: State = State()
@@ -189,6 +192,7 @@ class MqttLink:
         with self._lock:
             self._dirty = set(PIECES)
             self._discovery_due = self.settings.homeassistant
+            self._playlists_due = {ALL_PLAYLISTS}
         self.connects += 1
         self._connected.set()
         self._set_link(True)
@@ -296,6 +300,7 @@ class MqttLink:
             self.outbox.push(t.events, encode(snap), persist=persist)
             with self._lock:
                 self._dirty = set(PIECES)
+                self._playlists_due = {ALL_PLAYLISTS}
             return
         for event in item.events:
             env = envelope(event.type, item.rev, render_event(event, item.state, window))
@@ -304,6 +309,7 @@ class MqttLink:
                 self._dirty.update(EVENT_PIECES.get(event.type, ()))
                 if event.type == "PLAYLIST_CONTENT_UPDATE":
                     self._discovery_due = self.settings.homeassistant
+                    self._playlists_due.add(str(event.payload.get("playlist_id", "")))
             self._panel_trigger(event)
 
     def _panel_trigger(self, event: Any) -> None:
@@ -338,6 +344,7 @@ class MqttLink:
             ]
             self._dirty.difference_update(due)
             discovery, self._discovery_due = self._discovery_due, False
+            playlists, self._playlists_due = self._playlists_due, set()
         state = self._state
         if state.venue is None:
             return
@@ -345,6 +352,19 @@ class MqttLink:
             payload = encode(piece_payload(piece, state, self.settings.queue_window))
             self._publish(t.state_topic(piece), payload, retain=True)
             self._last_sent[piece] = now
+        self._publish_playlists(state, playlists)
         if discovery:
             for topic, config in discovery_messages(state, t, self.settings.discovery_prefix):
                 self._publish(topic, encode(config), retain=True)
+
+    def _publish_playlists(self, state: State, ids: set[str]) -> None:
+        """Each playlist whole, retained on its own topic (the console's playlist view);
+        an empty retained message clears a deleted one."""
+        t = self.topics
+        assert t is not None
+        if ALL_PLAYLISTS in ids:
+            ids = set(state.playlists)
+        for pid in ids:
+            pl = state.playlists.get(pid)
+            body = encode(envelope("PLAYLIST", state.rev, to_data(pl))) if pl else b""
+            self._publish(t.playlist(pid), body, retain=True)

@@ -30,8 +30,9 @@ from appliance.cloud.settings import LinkSettings, Topics
 from appliance.cloud.wire import PIECE_TYPES, PIECES, apply_piece, event_from_envelope
 from appliance.commands import command_for
 from appliance.core import messages as m
+from appliance.core.codec import from_data
 from appliance.core.engine import iso
-from appliance.core.model import State, User, frozen_map
+from appliance.core.model import Playlist, State, User, frozen_map
 from appliance.core.outputs import Event
 from appliance.pins import hash_pin
 from appliance.runtime import Published, Reply, Subscription
@@ -66,6 +67,7 @@ class RemoteVenue:
         self._pending: dict[str, Future[dict[str, Any]]] = {}
         self._pieces: set[str] = set()
         self._piece_rev: dict[str, int] = {}
+        self._full_playlists: dict[str, Playlist] = {}  # with tracks, from state/playlists/+
         self._timeout = command_timeout
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="remote-submit")
         self._connected = threading.Event()
@@ -198,7 +200,10 @@ class RemoteVenue:
             log.warning("remote console: broker refused us: %s", rc)
             return
         t = self.topics
-        client.subscribe([(f"{t.base}/state/+", 1), (t.events, 1), (t.ack, 1), (t.status, 1)])
+        client.subscribe(
+            [(f"{t.base}/state/+", 1), (t.playlist("+"), 1), (t.events, 1), (t.ack, 1),
+             (t.status, 1)]
+        )  # fmt: skip
         self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -207,6 +212,9 @@ class RemoteVenue:
             self.online = msg.payload == b"online"
             self._publish(Event("SYSTEM_STATUS", frozen_map(
                 {"status": "venue_online" if self.online else "venue_offline"})))  # fmt: skip
+            return
+        if msg.topic.startswith(t.playlist("")):
+            self._playlist(msg.topic[len(t.playlist("")) :], msg.payload)
             return
         try:
             data = json.loads(msg.payload)
@@ -240,6 +248,8 @@ class RemoteVenue:
                 if isinstance(rev, int) and rev < self._piece_rev.get(piece, -1):
                     return  # an older copy (a retained piece behind an event): keep ours
                 self._state = apply_piece(self._state, piece, data)
+                if piece == "settings":  # summaries replaced the map: put the tracks back
+                    self._state = self._with_full_playlists(self._state)
                 self._piece_rev[piece] = int(rev) if isinstance(rev, int) else 0
                 self._pieces.add(piece)
                 self._cond.notify_all()
@@ -247,6 +257,28 @@ class RemoteVenue:
             log.warning("remote console: bad %s piece (%s)", piece, exc)
             return
         self._publish(Event(PIECE_TYPES[piece]))
+
+    def _with_full_playlists(self, state: State) -> State:
+        pls = {pid: self._full_playlists.get(pid, pl) for pid, pl in state.playlists.items()}
+        return replace(state, playlists=frozen_map(pls))
+
+    def _playlist(self, playlist_id: str, payload: bytes) -> None:
+        if not payload:  # cleared: deleted at the venue
+            with self._cond:
+                self._full_playlists.pop(playlist_id, None)
+            return
+        try:
+            data = json.loads(payload)
+            pl = from_data(Playlist, data["payload"])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("remote console: bad playlist %s (%s)", playlist_id, exc)
+            return
+        with self._cond:
+            self._full_playlists[playlist_id] = pl
+            if playlist_id in self._state.playlists:
+                self._state = self._with_full_playlists(self._state)
+        changed = frozen_map({"playlist_id": playlist_id, "action": "update"})
+        self._publish(Event("PLAYLIST_CONTENT_UPDATE", changed))
 
     def _publish(self, event: Event) -> None:
         state = self._state

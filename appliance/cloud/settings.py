@@ -85,6 +85,9 @@ class Topics:
     def ha_panel(self) -> str:
         return f"{self.base}/ha/panel"
 
+    def playlist(self, playlist_id: str) -> str:
+        return f"{self.base}/state/playlists/{playlist_id}"
+
     def state_topic(self, piece: str) -> str:
         return f"{self.base}/state/{piece}"
 

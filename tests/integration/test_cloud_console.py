@@ -144,6 +144,20 @@ def test_lan_and_remote_windows_converge_after_commands_from_both(pair: Pair) ->
         assert truth["player_settings"]["is_muted"] is True
         remote_state = remote.get(pair.remote.url + "/api/state", timeout=20).json()
         assert comparable(remote_state["venue"]) == truth
+
+        # a playlist edited on the LAN shows its tracks on the remote console
+        more = {"action": "add_tracks", "playlistId": playlist_id,
+                "tracks": [{"video_id": "cv9", "title": "Song 9"}]}  # fmt: skip
+        assert lan.cmd("/api/playlist/manage", more).status_code == 200
+        url = f"{pair.remote.url}/api/playlist?playlistId={playlist_id}"
+
+        def remote_tracks() -> list[str]:
+            r = remote.get(url, timeout=20)
+            return [t["video_id"] for t in r.json().get("playlist", r.json()).get("tracks", [])]
+
+        want = [t["video_id"] for t in TRACKS] + ["cv9"]
+        assert clients[2].wait_for(lambda _fs: remote_tracks() == want, timeout=30), (
+            remote_tracks())  # fmt: skip
     finally:
         for c in clients:
             c.close()
