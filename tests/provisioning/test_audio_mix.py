@@ -49,7 +49,7 @@ def pulse(tmp_path):
         proc.stderr.close()
 
 
-def _tone(path: Path, freq: int, seconds: float = 2.0) -> Path:
+def _tone(path: Path, freq: int, seconds: float = 3.0) -> Path:
     subprocess.run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(path), "synth",
                     str(seconds), "sine", str(freq), "vol", "0.3"], check=True)  # fmt: skip
     return path
@@ -85,10 +85,13 @@ def test_two_streams_mix_on_the_fallback_sink(pulse, tmp_path):
     samples = [s / 32768 for (s,) in struct.iter_unpack("<h", raw[: len(raw) // 2 * 2])]
     loud = [i for i, s in enumerate(samples) if abs(s) > 0.05]
     assert loud, "nothing was recorded from the sink"
-    # The middle of the loud stretch: both streams play there even if one started late.
-    mid = (loud[0] + loud[-1]) // 2
-    window = samples[mid - RATE // 4 : mid + RATE // 4]
-    assert len(window) == RATE // 2
-    p440, p1000, p700 = (_power(window, f) for f in (440, 1000, 700))
-    assert p440 > 100 * p700 and p1000 > 100 * p700, (p440, p1000, p700)
-    assert 0.25 < p440 / p1000 < 4  # both decks at their own level: mixed, not one alone
+    # Under load one stream may start late; the decks mix if some quarter second holds both
+    # tones at their own levels, with nothing in between.
+    step = RATE // 4
+    mixed = []
+    for start in range(loud[0], loud[-1] - step, step):
+        window = samples[start : start + step]
+        p440, p1000, p700 = (_power(window, f) for f in (440, 1000, 700))
+        if p440 > 100 * p700 and p1000 > 100 * p700 and 0.25 < p440 / p1000 < 4:
+            mixed.append(start)
+    assert mixed, "no stretch of the recording holds both decks at once"
