@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -19,11 +21,13 @@ from typing import Any, Protocol
 
 from appliance.core.model import State
 from appliance.core.views import render_event, snapshot_payload
+from web.wire import encode
 
 log = logging.getLogger(__name__)
 
 STAFF_ONLY = frozenset({"LOG_ENTRY"})  # log lines carry addresses and user ids
 CLIENT_QUEUE = 256
+SEND_TIMEOUT = 60.0  # a window that takes nothing for this long is dropped
 HISTORY = 4096
 
 
@@ -42,16 +46,27 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), default=str)
 
 
-@dataclass(frozen=True)
 class Frame:
-    rev: int
-    prev: int
-    type: str
-    text: str
+    """One rendered event: its JSON text, and its bytes per wire kind, each made once."""
+
+    __slots__ = ("rev", "prev", "type", "text", "_wire")
+
+    def __init__(self, rev: int, prev: int, type_: str, text: str) -> None:
+        self.rev = rev
+        self.prev = prev
+        self.type = type_
+        self.text = text
+        self._wire: dict[str, bytes] = {}
 
     @property
     def staff_only(self) -> bool:
         return self.type in STAFF_ONLY
+
+    def wire(self, kind: str) -> bytes:
+        data = self._wire.get(kind)
+        if data is None:  # two threads may both make it: same bytes, no harm
+            data = self._wire[kind] = encode(kind, self.text, self.rev)
+        return data
 
 
 @dataclass(frozen=True)
@@ -59,17 +74,38 @@ class _Snapshot:
     state: State
 
 
+Item = Frame | _Snapshot | str | bytes  # bytes: the unsent rest of a frame
+
+
 class HubClient:
-    """One window's outbox. Filled by the hub thread, drained by the window's thread."""
+    """One window's outbox, filled by the hub thread.
+
+    Without a socket (long-poll, tests) the window's thread drains it with `next()`.
+    With one (`attach`), the hub thread writes each frame straight to the socket without
+    blocking when nothing is queued; whatever the socket cannot take at once is queued and
+    written by the window's own thread (`pump`), so a slow reader stalls only itself. One
+    lock orders the two writers."""
 
     def __init__(self, hub: SyncHub, staff: bool, maxsize: int, state: State) -> None:
         self.hub = hub
         self.staff = staff
         self.maxsize = maxsize
-        self._items: deque[Frame | _Snapshot | str] = deque([_Snapshot(state)])
+        self._items: deque[Item] = deque([_Snapshot(state)])
         self._cond = threading.Condition()
+        self._write = threading.Lock()
+        self._fd = -1
+        self.kind = "text"
         self.closed = False
         self.resyncs = 0
+
+    def attach(self, sock: socket.socket, kind: str) -> None:
+        """Write to `sock` as `kind` (ws|sse). The socket must be in timeout mode, so
+        its descriptor is non-blocking for the hub thread's direct writes."""
+        if sock.gettimeout() is None:
+            sock.settimeout(SEND_TIMEOUT)
+        self.kind = kind
+        self._sock = sock
+        self._fd = sock.fileno()
 
     def offer(self, frames: list[Frame], state: State) -> None:
         with self._cond:
@@ -82,9 +118,36 @@ class HubClient:
                 self._items.clear()
                 self._items.append(_Snapshot(state))
                 self.resyncs += 1
-            else:
+                self._cond.notify()
+                return
+            direct = self._fd >= 0 and not self._items and self._write.acquire(blocking=False)
+            if not direct:
                 self._items.extend(wanted)
-            self._cond.notify()
+                self._cond.notify()
+                return
+        try:
+            self._send_now(wanted)
+        finally:
+            self._write.release()
+
+    def _send_now(self, frames: list[Frame]) -> None:
+        """On the hub thread: write what the socket takes without waiting; queue the rest
+        (in order, ahead of anything newer) for the window's thread."""
+        for i, frame in enumerate(frames):
+            data = frame.wire(self.kind)
+            try:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self.close_quietly()
+                return
+            if sent < len(data):
+                rest: list[Item] = [data[sent:], *frames[i + 1:]]
+                with self._cond:
+                    self._items.extendleft(reversed(rest))
+                    self._cond.notify()
+                return
 
     def resync(self, state: State) -> None:
         with self._cond:
@@ -103,12 +166,17 @@ class HubClient:
             self._items.append(text)
             self._cond.notify()
 
+    def _wait(self, timeout: float | None) -> bool:
+        with self._cond:
+            if not self._items and not self.closed:
+                self._cond.wait(timeout)
+            return bool(self._items) and not self.closed
+
     def next(self, timeout: float | None = None) -> str | None:
-        """The next text to send, or None on timeout or once closed."""
+        """The next text (no socket attached), or None on timeout or once closed."""
         return self.next_with_rev(timeout)[1]
 
     def next_with_rev(self, timeout: float | None = None) -> tuple[int | None, str | None]:
-        """The next text and the rev it brings the window to (None for private answers)."""
         with self._cond:
             if not self._items and not self.closed:
                 self._cond.wait(timeout)
@@ -119,12 +187,41 @@ class HubClient:
             return item.rev, item.text
         if isinstance(item, _Snapshot):
             return item.state.rev, self.hub.snapshot_text(item.state)
-        return None, item
+        return None, item if isinstance(item, str) else item.decode()
 
-    def close(self) -> None:
+    def pump(self, timeout: float, idle: bytes) -> bool:
+        """On the window's thread: write queued items until the queue is empty, or `idle`
+        (a ping) after `timeout` s of quiet. False once the window is gone."""
+        if not self._wait(timeout):
+            if self.closed:
+                return False
+            with self._write:
+                self._sock.sendall(idle)
+            return True
+        with self._write:
+            while True:
+                with self._cond:
+                    if not self._items or self.closed:
+                        return not self.closed
+                    item = self._items.popleft()
+                self._sock.sendall(self._bytes(item))
+
+    def _bytes(self, item: Item) -> bytes:
+        if isinstance(item, bytes):
+            return item
+        if isinstance(item, Frame):
+            return item.wire(self.kind)
+        if isinstance(item, _Snapshot):
+            return self.hub.snapshot_wire(item.state, self.kind)
+        return encode(self.kind, item, None)
+
+    def close_quietly(self) -> None:
         with self._cond:
             self.closed = True
             self._cond.notify_all()
+
+    def close(self) -> None:
+        self.close_quietly()
         self.hub.disconnect(self)
 
 
@@ -146,6 +243,7 @@ class SyncHub:
         self._last_rev = self._state.rev
         self._snap_lock = threading.Lock()
         self._snap_cache: tuple[State, str] | None = None
+        self._snap_wire: dict[str, tuple[str, bytes]] = {}
         self._sub: Subscription | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -223,6 +321,17 @@ class SyncHub:
             text = dumps({"type": "SNAPSHOT", "rev": state.rev, "payload": snapshot_payload(state)})
             self._snap_cache = (state, text)
             return text
+
+    def snapshot_wire(self, state: State, kind: str) -> bytes:
+        """The SNAPSHOT's bytes for a wire kind, made once per state and kind."""
+        text = self.snapshot_text(state)
+        with self._snap_lock:
+            held = self._snap_wire.get(kind)
+            if held is not None and held[0] is text:
+                return held[1]
+            data = encode(kind, text, state.rev)
+            self._snap_wire[kind] = (text, data)
+            return data
 
     # -- long-poll and resume --------------------------------------------------------
 

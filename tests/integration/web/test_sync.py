@@ -126,7 +126,7 @@ def _sse_frames(url: str, since: int, count: int, out: list[dict], ready: thread
     with requests.get(url + f"/api/events?since={since}", stream=True, timeout=60,
                       headers={"Cookie": cookie}) as r:
         ready.set()
-        for line in r.iter_lines(decode_unicode=True):
+        for line in r.iter_lines(chunk_size=1, decode_unicode=True):
             if line and line.startswith("data: "):
                 out.append(json.loads(line[6:]))
                 if len(out) >= count:
