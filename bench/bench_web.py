@@ -94,39 +94,6 @@ async def wait_until(pred: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-async def run_command_rounds(
-    fleet: Fleet, rounds: int, spacing: float, send: Callable[[int], tuple[dict, float]],
-    matches: Callable[[Frame, int, dict], bool],
-) -> tuple[list[float], list[float], int]:
-    """Each round: one command; the time until the last reader has a matching frame."""
-    loop = asyncio.get_running_loop()
-    all_in: list[float] = []
-    responses: list[float] = []
-    missed = 0
-    for i in range(rounds):
-        seen: dict[int, float] = {}
-        answer: dict[str, Any] = {}
-
-        def watch(reader: Reader, frame: Frame, at: float, i=i, seen=seen, answer=answer) -> None:
-            if id(reader) not in seen and answer and matches(frame, i, answer):
-                seen[id(reader)] = at
-
-        fleet.watch = watch
-        t_sent = time.perf_counter()
-        body, t0 = await loop.run_in_executor(None, send, i)
-        responses.append((time.perf_counter() - t_sent) * 1000)
-        answer.update(body)
-        # frames that arrived before the answer was parsed are checked again below
-        ok = await wait_until(lambda seen=seen: len(seen) >= fleet.n, 20)
-        if not ok:
-            missed += 1
-        else:
-            all_in.append((max(seen.values()) - t0) * 1000)
-        await asyncio.sleep(spacing)
-    fleet.watch = None
-    return all_in, responses, missed
-
-
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -139,19 +106,11 @@ async def bench_fanout(box, staff: Staff, n: int, rounds: int = 60) -> None:
     fleet = Fleet(n, "ws")
     await fleet.connect(box.port)
     after = rss_kb(box.proc.pid)
-    latest: dict[int, float] = {}
 
     def send(i: int) -> tuple[dict, float]:
         return staff.post("/api/ui/command", {"command": "SET_VOLUME", "value": 10 + i % 80})
 
-    def matches(frame: Frame, i: int, answer: dict) -> bool:
-        return frame["type"] == "PLAYER_SETTINGS_UPDATE" and frame["rev"] >= answer["rev"]
-
-    # an arrival can beat the HTTP answer: keep arrival times per rev and match by rev
-    def watch_all(reader: Reader, frame: Frame, at: float) -> None:
-        if frame["type"] == "PLAYER_SETTINGS_UPDATE":
-            latest.setdefault(frame["rev"], at)
-
+    # an arrival can beat the HTTP answer: arrivals are kept per rev and matched by rev
     all_in, responses, missed = await run_by_rev(fleet, rounds, send, "PLAYER_SETTINGS_UPDATE")
     fleet.close()
     record(f"fanout_ws_{n}_volume_p50", statistics.median(all_in), "ms", 20)
