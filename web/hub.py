@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 STAFF_ONLY = frozenset({"LOG_ENTRY"})  # log lines carry addresses and user ids
 CLIENT_QUEUE = 256
 SEND_TIMEOUT = 60.0  # a window that takes nothing for this long is dropped
+CLIENT_BYTES = 1 << 20  # queued for one window before its backlog becomes a snapshot
+SEND_BUFFER = 256 * 1024  # kernel buffer per window: a stalled phone holds no more
 HISTORY = 4096
 
 
@@ -94,6 +96,7 @@ class HubClient:
         self._cond = threading.Condition()
         self._write = threading.Lock()
         self._fd = -1
+        self._bytes_queued = 0
         self.kind = "text"
         self.closed = False
         self.resyncs = 0
@@ -103,6 +106,10 @@ class HubClient:
         its descriptor is non-blocking for the hub thread's direct writes."""
         if sock.gettimeout() is None:
             sock.settimeout(SEND_TIMEOUT)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        except OSError:
+            pass
         self.kind = kind
         self._sock = sock
         self._fd = sock.fileno()
@@ -114,15 +121,21 @@ class HubClient:
             wanted = [f for f in frames if self.staff or not f.staff_only]
             if not wanted:
                 return
-            if len(self._items) + len(wanted) > self.maxsize:
+            size = sum(len(f.text) for f in wanted)
+            if (
+                len(self._items) + len(wanted) > self.maxsize
+                or self._bytes_queued + size > CLIENT_BYTES
+            ):
                 self._items.clear()
                 self._items.append(_Snapshot(state))
+                self._bytes_queued = 0
                 self.resyncs += 1
                 self._cond.notify()
                 return
             direct = self._fd >= 0 and not self._items and self._write.acquire(blocking=False)
             if not direct:
                 self._items.extend(wanted)
+                self._bytes_queued += size
                 self._cond.notify()
                 return
         try:
@@ -146,12 +159,14 @@ class HubClient:
                 rest: list[Item] = [data[sent:], *frames[i + 1:]]
                 with self._cond:
                     self._items.extendleft(reversed(rest))
+                    self._bytes_queued += sum(_size(x) for x in rest)
                     self._cond.notify()
                 return
 
     def resync(self, state: State) -> None:
         with self._cond:
             self._items.clear()
+            self._bytes_queued = 0
             self._items.append(_Snapshot(state))
             self._cond.notify()
 
@@ -183,6 +198,7 @@ class HubClient:
             if not self._items:
                 return None, None
             item = self._items.popleft()
+            self._bytes_queued -= _size(item)
         if isinstance(item, Frame):
             return item.rev, item.text
         if isinstance(item, _Snapshot):
@@ -204,6 +220,7 @@ class HubClient:
                     if not self._items or self.closed:
                         return not self.closed
                     item = self._items.popleft()
+                    self._bytes_queued -= _size(item)
                 self._sock.sendall(self._bytes(item))
 
     def _bytes(self, item: Item) -> bytes:
@@ -223,6 +240,12 @@ class HubClient:
     def close(self) -> None:
         self.close_quietly()
         self.hub.disconnect(self)
+
+
+def _size(item: Item) -> int:
+    if isinstance(item, Frame):
+        return len(item.text)
+    return len(item) if isinstance(item, bytes | str) else 0
 
 
 class SyncHub:

@@ -106,3 +106,35 @@ def test_two_staff_windows_and_a_phone_stay_in_step(browser: Browser, tmp_path: 
         expect(b.locator("#mute")).to_have_text("Muted", timeout=WAIT)
     finally:
         box.stop()
+
+
+def test_pages_on_the_fallback_paths_follow_along(browser: Browser, tmp_path: Path) -> None:
+    """Where websockets are blocked the same page runs on SSE or long-poll."""
+    box = start_box_process(tmp_path / "data")
+    try:
+        api = Api(box.url).login()
+        pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",
+                                                "tracks": TRACKS}).json()
+        api.cmd("/api/playlist/manage", {"action": "load",
+                                         "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        pages = {}
+        for transport, badge in (("sse", "live (SSE)"), ("poll", "live (polling)")):
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            page.goto(f"{box.url}/patron?transport={transport}")
+            expect(page.locator("#conn")).to_have_text(badge, timeout=WAIT)
+            pages[transport] = page
+        for _ in range(2):
+            api.cmd("/api/ui/command", {"command": "PLAY_NEXT"})
+            now = title_of_now_playing(api)
+            for page in pages.values():
+                expect(page.locator("#np-title")).to_have_text(now, timeout=WAIT)
+        # a request from the long-poll page is applied and confirmed
+        poll = pages["poll"]
+        poll.fill("#q", "adele")
+        poll.click("#search-form button[type=submit]")
+        poll.locator('#results li:has-text("Rolling in the Deep") button').click()
+        expect(poll.locator("#feedback")).to_contain_text("You are #1", timeout=WAIT)
+        expect(pages["sse"].locator('#upnext li[data-video-id="vid004"]:has(.pill)')).to_be_visible(
+            timeout=WAIT)
+    finally:
+        box.stop()
