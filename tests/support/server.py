@@ -68,17 +68,18 @@ class RunningBox:
 
 def box_config(data_dir: Path, port: int = 0, **changes: Any) -> Config:
     sections = {"web": dict(WEB_SECTION, **changes.pop("web", {}))}
-    return Config(
-        data_dir=data_dir,
-        media_dir=data_dir / "media",
-        host="127.0.0.1",
-        port=port,
-        player="standin",
-        admin_pin=STAFF_PIN,
-        demo_media=False,
-        sections=sections,
-        **changes,
-    )
+    fields: dict[str, Any] = {
+        "data_dir": data_dir,
+        "media_dir": data_dir / "media",
+        "host": "127.0.0.1",
+        "port": port,
+        "player": "standin",
+        "admin_pin": STAFF_PIN,
+        "demo_media": False,
+        "sections": sections,
+    }
+    fields.update(changes)
+    return Config(**fields)
 
 
 def start_box(data_dir: Path, port: int = 0, **changes: Any) -> RunningBox:
