@@ -77,10 +77,25 @@ class Box:
 def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
+    from appliance.backup import build_backups
+    from appliance.content import build_content
+    from appliance.library.factory import build_library
+    from appliance.library.importer import build_importer
     from appliance.player.factory import build_player
+    from appliance.scheduler import build_scheduler
+    from hardware.panel import build_panel
     from web.adapter import build_console
 
-    return [build_player, build_console]
+    return [
+        build_library,
+        build_player,
+        build_panel,
+        build_content,
+        build_importer,
+        build_backups,
+        build_scheduler,
+        build_console,
+    ]
 
 
 def build(

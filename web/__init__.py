@@ -41,10 +41,14 @@ def create_app(
     first_pin: str = "",
 ) -> Flask:
     from web import api, auth_api, live, pages
+    from web.content_routes import bp as content_bp
     from web.context import Console
     from web.errors import register_error_handlers
     from web.hub import SyncHub
+    from web.playlist_io_routes import bp as playlist_io_bp
+    from web.schedule_routes import bp as schedule_bp
     from web.sessions import SessionStore
+    from web.system_routes import bp as system_bp
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
@@ -70,4 +74,8 @@ def create_app(
     app.register_blueprint(api.bp)
     live.register(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(content_bp)
+    app.register_blueprint(schedule_bp)
+    app.register_blueprint(system_bp)
+    app.register_blueprint(playlist_io_bp)
     return app

@@ -1,9 +1,21 @@
-"""Which player the box runs: the mpv mixer, or the stand-in where there is no mpv."""
+"""Which player the box runs: the mpv mixer (`player = "mpv"`), or the stand-in where
+there is no mpv (`player = "standin"`).
+
+`[player]` settings in the config file: `audio_buffer` (s, default 0.05), `alsa_device`
+(default "default", used with `--audio alsa`), `stall_timeout` (s, default 8),
+`heartbeat_every` (s, default 5), `hwdec` (default "auto-safe").
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from appliance.config import Config
+from appliance.player.deck import DeckOutput
+from appliance.player.mixer import Mixer
 from appliance.player.standin import StandInPlayer
 
 if TYPE_CHECKING:
@@ -22,5 +34,49 @@ class StandInAdapter:
         self.player.stop()
 
 
-def build_player(box: Box) -> StandInAdapter:
-    return StandInAdapter(box)
+class FileSource:
+    """A media source without a library: the video id is a path to a local file."""
+
+    def locate(self, video_id: str) -> Path | None:
+        path = Path(video_id)
+        return path if path.is_absolute() and path.is_file() else None
+
+    def fetch(self, video_id: str, done: Callable[[Path | None, str], None]) -> None:
+        path = self.locate(video_id)
+        done(path, "" if path else "no such file")
+
+    def discard(self, video_id: str, reason: str) -> None:
+        pass
+
+
+def deck_output(config: Config, environ: dict[str, str] | None = None) -> DeckOutput:
+    env = os.environ if environ is None else environ
+    section: dict[str, Any] = dict(config.section("player"))
+    device = ""
+    if config.audio == "pulse" and env.get("PULSE_SINK"):
+        device = f"pulse/{env['PULSE_SINK']}"
+    elif config.audio == "alsa":
+        device = f"alsa/{section.get('alsa_device', 'default')}"
+    return DeckOutput(
+        audio=config.audio,
+        video=config.video,
+        audio_device=device,
+        audio_buffer=float(section.get("audio_buffer", 0.05)),
+        hwdec=str(section.get("hwdec", "auto-safe")),
+    )
+
+
+def build_player(box: Box) -> Mixer | StandInAdapter:
+    config = box.config
+    if config.player == "standin":
+        return StandInAdapter(box)
+    section = config.section("player")
+    mixer = Mixer(
+        box.runtime.post,
+        box.services.get("library") or FileSource(),
+        deck_output(config),
+        heartbeat_every=float(section.get("heartbeat_every", 5.0)),
+        stall_timeout=float(section.get("stall_timeout", 8.0)),
+    )
+    box.runtime.add_effect_sink(mixer, "mixer")
+    return mixer

@@ -133,14 +133,24 @@ def start_box_process(data_dir: Path, port: int | None = None, *args: str) -> Bo
     cfg.write_text("[web]\nmdns = false\n")
     log_path = data_dir.parent / f"{data_dir.name}-box.log"
     cmd = [
-        sys.executable, "-m", "appliance", "run",
-        "--config", str(cfg),
-        "--data-dir", str(data_dir),
-        "--media-dir", str(data_dir / "media"),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--player", "standin",
-        "--admin-pin", STAFF_PIN,
+        sys.executable,
+        "-m",
+        "appliance",
+        "run",
+        "--config",
+        str(cfg),
+        "--data-dir",
+        str(data_dir),
+        "--media-dir",
+        str(data_dir / "media"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--player",
+        "standin",
+        "--admin-pin",
+        STAFF_PIN,
         *args,
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")

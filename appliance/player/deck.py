@@ -1,0 +1,221 @@
+"""`MpvDeck`: one libmpv player (python-mpv), the unit the mixer crossfades between.
+
+A deck loads a local file paused at a position, plays, pauses, seeks and stops; its
+level is a linear gain (0..1) under the master volume. It observes `time-pos`,
+`duration`, `eof-reached`, `idle-active` and `paused-for-cache`, and reports end-file
+reasons and errors and the death of its core through one callback, called on mpv's event
+thread (keep it short).
+
+Options are chosen for a Raspberry Pi: hardware decoding where it is known to work
+(`hwdec=auto-safe`), video capped to 720p by the resolver, a small demuxer cache (files
+are local), and a short audio buffer so stops are heard at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mpv
+
+log = logging.getLogger(__name__)
+
+END_REASONS = {0: "eof", 1: "restarted", 2: "aborted", 3: "quit", 4: "error", 5: "redirect"}
+
+
+@dataclass(frozen=True)
+class DeckOutput:
+    """Where a deck's sound and picture go."""
+
+    audio: str = "auto"  # auto|null|pulse|alsa
+    video: str = "auto"  # auto|null
+    audio_device: str = ""  # mpv audio-device, e.g. "pulse/djamms" or "alsa/default"
+    audio_buffer: float = 0.05  # seconds
+    hwdec: str = "auto-safe"
+
+    def mpv_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {
+            "idle": "yes",
+            "keep_open": "yes",  # a finished file stays loaded: eof-reached, no idle flap
+            "input_default_bindings": False,
+            "input_vo_keyboard": False,
+            "osc": False,
+            "ytdl": False,  # the library resolves and caches; mpv only plays local files
+            "gapless_audio": "no",
+            "audio_buffer": self.audio_buffer,
+            "audio_fallback_to_null": "yes",
+            "hwdec": self.hwdec,
+            "demuxer_max_bytes": "32MiB",
+            "demuxer_max_back_bytes": "8MiB",
+            "volume_max": 100,
+            "force_window": "no",
+        }
+        if self.audio != "auto":
+            opts["ao"] = self.audio
+        if self.audio_device:
+            opts["audio_device"] = self.audio_device
+        if self.video == "null":
+            opts["vo"] = "null"
+        else:
+            opts["vo"] = "gpu"
+            opts["profile"] = "fast"
+        return opts
+
+
+DeckListener = Callable[["MpvDeck", str, dict[str, Any]], None]
+
+
+class MpvDeck:
+    """One mpv instance. `on_event(deck, kind, data)` gets kind "end" ({"reason",
+    "error"}), "loaded" ({}), or "dead" ({})."""
+
+    def __init__(self, name: str, output: DeckOutput, on_event: DeckListener) -> None:
+        self.name = name
+        self.output = output
+        self._on_event = on_event
+        self.mpv = mpv.MPV(**output.mpv_options())
+        self.time_pos: float | None = None
+        self.duration: float | None = None
+        self.eof = False
+        self.idle = True
+        self.buffering = False
+        self.paused = True
+        self.last_progress = time.monotonic()  # when time-pos last moved
+        self.path: Path | None = None
+        self.gain = 0.0
+        self.master = 100.0
+        self.muted = False
+        self._lock = threading.Lock()
+        self._observe()
+
+    def _observe(self) -> None:
+        player = self.mpv
+        player.observe_property("time-pos", self._on_time)
+        player.observe_property("duration", self._on_prop)
+        player.observe_property("eof-reached", self._on_prop)
+        player.observe_property("idle-active", self._on_prop)
+        player.observe_property("paused-for-cache", self._on_prop)
+        player.register_event_callback(self._on_mpv_event)
+
+    def _on_time(self, _name: str, value: Any) -> None:
+        if value is not None and value != self.time_pos:
+            self.last_progress = time.monotonic()
+        self.time_pos = value
+
+    def _on_prop(self, name: str, value: Any) -> None:
+        if name == "duration":
+            self.duration = value
+        elif name == "eof-reached":
+            self.eof = bool(value)
+        elif name == "idle-active":
+            self.idle = bool(value)
+        elif name == "paused-for-cache":
+            self.buffering = bool(value)
+
+    def _on_mpv_event(self, event: Any) -> None:
+        eid = event.event_id.value
+        if eid == mpv.MpvEventID.END_FILE:
+            data = event.data
+            reason = END_REASONS.get(data.reason, str(data.reason))
+            error = mpv.ErrorCode.exception_for_ec(data.error) if data.error < 0 else None
+            self._on_event(self, "end", {"reason": reason, "error": str(error or "")})
+        elif eid == mpv.MpvEventID.FILE_LOADED:
+            self._on_event(self, "loaded", {})
+        elif eid == mpv.MpvEventID.SHUTDOWN:
+            self._on_event(self, "dead", {})
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def alive(self) -> bool:
+        return not self.mpv.core_shutdown
+
+    @property
+    def loaded(self) -> bool:
+        return self.path is not None and not self.idle
+
+    def position(self) -> float:
+        """The current playback time, read from the core (fresher than the observer)."""
+        try:
+            value = self.mpv.time_pos
+        except (mpv.ShutdownError, AttributeError, RuntimeError):
+            value = None
+        return float(value if value is not None else (self.time_pos or 0.0))
+
+    def remaining(self) -> float | None:
+        if not self.duration:
+            return None
+        return max(0.0, float(self.duration) - self.position())
+
+    # -- control -------------------------------------------------------------------------
+
+    def load(self, path: Path, start: float = 0.0, paused: bool = True, video: bool = True) -> None:
+        """Replace what the deck holds with `path`, paused (or not) at `start` seconds.
+        `video=False` keeps its window closed until `show_video()` (a preloaded deck must
+        not cover the live one)."""
+        self.path = path
+        self.time_pos = None
+        self.duration = None
+        self.eof = False
+        self.idle = False
+        self.paused = paused
+        self.last_progress = time.monotonic()
+        # Pause is set on the core, not as a per-file option: a per-file option is applied
+        # when the file opens, after the command returns, and would undo a quick play().
+        self.mpv.pause = paused
+        options = f"start={max(0.0, start):.3f}"
+        if not video:
+            options += ",vid=no"
+        self.mpv.command("loadfile", str(path), "replace", options)
+
+    def show_video(self) -> None:
+        self.mpv.vid = "auto"
+
+    def play(self) -> None:
+        self.paused = False
+        self.last_progress = time.monotonic()
+        self.mpv.pause = False
+
+    def pause(self) -> None:
+        self.paused = True
+        self.mpv.pause = True
+
+    def seek(self, position: float) -> None:
+        self.eof = False
+        self.mpv.command("seek", max(0.0, position), "absolute+exact")
+
+    def stop(self) -> None:
+        """Silence now and unload."""
+        self.paused = True
+        self.path = None
+        self.mpv.pause = True
+        self.mpv.command("stop")
+
+    def set_level(self, gain: float | None = None, master: float | None = None) -> None:
+        """Gain is linear amplitude 0..1; master is 0..100 on mpv's (cubic) volume scale,
+        so the product is what is heard: volume = master * cbrt(gain)."""
+        if gain is not None:
+            self.gain = min(1.0, max(0.0, gain))
+        if master is not None:
+            self.master = min(100.0, max(0.0, master))
+        self.mpv.volume = self.master * self.gain ** (1.0 / 3.0)
+
+    def set_mute(self, muted: bool) -> None:
+        if muted != self.muted:
+            self.muted = muted
+            self.mpv.mute = muted
+
+    def set_property(self, name: str, value: Any) -> None:
+        self.mpv[name] = value
+
+    def terminate(self) -> None:
+        """Shut the core down and wait for it (never from mpv's own event thread)."""
+        try:
+            self.mpv.terminate()
+        except Exception:  # a core that already died may refuse; it is gone either way
+            log.debug("deck %s terminate failed", self.name, exc_info=True)
