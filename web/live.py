@@ -17,12 +17,14 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_sock import ConnectionClosed, Sock
 
+from appliance.core.codec import to_data
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
 from web.commands import execute
 from web.context import Console, console
 from web.errors import ApiError, error_response
-from web.hub import HubClient, dumps
+from web.hub import dumps
+from web.outbox import HubClient
 from web.server import TAKEN_OVER
 from web.wire import SSE_HEAD, SSE_KEEPALIVE, WS_PING
 
@@ -96,8 +98,6 @@ def ws_view(ws: Any) -> None:
 
 
 def _prefs(user: Any) -> dict[str, Any]:
-    from appliance.core.codec import to_data
-
     return to_data(user.preferences) if user is not None else {}
 
 
@@ -174,8 +174,6 @@ def _command(c: Console, actor: Any, data: dict[str, Any]) -> str:
     except ApiError as exc:
         ack.update(ok=False, status=exc.status, rev=c.hub.rev, error=exc.body()["error"])
         return dumps(ack)
-    from appliance.core.codec import to_data
-
     ack.update(ok=reply.ok, status=reply.status, rev=reply.rev)
     if reply.ok:
         ack["result"] = to_data(reply.result)
