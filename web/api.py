@@ -145,10 +145,22 @@ def local_search(state: State, query: str, limit: int) -> list[dict[str, Any]]:
 
 
 def search_tracks(query: str, limit: int) -> list[dict[str, Any]]:
+    """The library's matches (local files, cache) first, then the venue's playlists and
+    queues, one entry per video."""
+    found: list[dict[str, Any]] = []
     library = console().services.get("library")
     if library is not None:
-        return list(library.search(query, limit))
-    return local_search(_state(), query, limit)
+        try:
+            found = list(library.search(query, limit))
+        except ValueError:
+            found = []
+    seen = {str(t.get("video_id")) for t in found}
+    for track in local_search(_state(), query, limit):
+        if len(found) >= limit:
+            break
+        if track["video_id"] not in seen:
+            found.append(track)
+    return found
 
 
 @bp.get("/api/search")

@@ -82,12 +82,19 @@ def box_config(data_dir: Path, port: int = 0, **changes: Any) -> Config:
     return Config(**fields)
 
 
-def start_box(data_dir: Path, port: int = 0, **changes: Any) -> RunningBox:
-    """The box and its console in this process; stop it with `.stop()`."""
+def start_box(
+    data_dir: Path, port: int = 0, services: dict[str, Any] | None = None, **changes: Any
+) -> RunningBox:
+    """The box and its console in this process (with `services` registered, e.g. a fake
+    library); stop it with `.stop()`."""
     from appliance.player.factory import build_player
     from web.adapter import build_console
 
-    box = build(box_config(data_dir, port, **changes), adapters=[build_player, build_console])
+    def register_services(box: Box) -> None:
+        box.services.update(services or {})
+
+    adapters = [register_services, build_player, build_console]
+    box = build(box_config(data_dir, port, **changes), adapters=adapters)
     box.start()
     running = RunningBox(box, "", 0)
     port = running.console.port
@@ -99,7 +106,7 @@ def start_box(data_dir: Path, port: int = 0, **changes: Any) -> RunningBox:
 
 @contextmanager
 def running_box(data_dir: Path, **changes: Any) -> Iterator[RunningBox]:
-    running = start_box(data_dir, **changes)
+    running = start_box(data_dir, **changes)  # services=... passes through
     try:
         yield running
     finally:
