@@ -47,8 +47,9 @@ for _path in ROUTES:
 
 
 def _state() -> State:
-    c = console()
-    return c.hub.state if c.hub.running else c.runtime.state
+    # the runtime's latest, not the hub's: a client that was just told rev N must not
+    # read an older state back (the hub may still be sending rev N out)
+    return console().runtime.state
 
 
 def _venue_or_409(state: State) -> Any:

@@ -50,7 +50,7 @@ def title_of_now_playing(api: Api) -> str:
 
 def test_two_staff_windows_and_a_phone_stay_in_step(browser: Browser, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    box: BoxProcess = start_box_process(tmp_path / "data")
+    box: BoxProcess = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
         pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "Friday night",
@@ -111,7 +111,7 @@ def test_two_staff_windows_and_a_phone_stay_in_step(browser: Browser, tmp_path: 
 
 def test_pages_on_the_fallback_paths_follow_along(browser: Browser, tmp_path: Path) -> None:
     """Where websockets are blocked the same page runs on SSE or long-poll."""
-    box = start_box_process(tmp_path / "data")
+    box = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
         pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",
@@ -144,7 +144,7 @@ def test_pages_on_the_fallback_paths_follow_along(browser: Browser, tmp_path: Pa
 def test_client_resyncs_on_a_gap_and_a_lost_answer_is_not_a_second_tap(
     browser: Browser, tmp_path: Path
 ) -> None:
-    box = start_box_process(tmp_path / "data")
+    box = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
         pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",

@@ -19,7 +19,7 @@ from tests.support.wsclient import LiveClient, comparable, replay
 
 @pytest.fixture(scope="module")
 def proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoxProcess]:
-    running = start_box_process(tmp_path_factory.mktemp("sync") / "data")
+    running = start_box_process(tmp_path_factory.mktemp("sync") / "data", media=TRACKS)
     try:
         staff = Api(running.url).login()
         pid = staff.cmd("/api/playlist/manage", {"action": "create", "name": "Friday",
