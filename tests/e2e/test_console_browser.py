@@ -4,6 +4,7 @@ Screenshots of every page land in tests/artifacts/."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def title_of_now_playing(api: Api) -> str:
 
 def test_two_staff_windows_and_a_phone_stay_in_step(browser: Browser, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    box: BoxProcess = start_box_process(tmp_path / "data")
+    box: BoxProcess = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
         pid = api.cmd(
@@ -115,5 +116,93 @@ def test_two_staff_windows_and_a_phone_stay_in_step(browser: Browser, tmp_path: 
         # the staff windows are still logged in: a command from the page works
         a.click('[data-cmd="MUTE_TOGGLE"]')
         expect(b.locator("#mute")).to_have_text("Muted", timeout=WAIT)
+    finally:
+        box.stop()
+
+
+def test_pages_on_the_fallback_paths_follow_along(browser: Browser, tmp_path: Path) -> None:
+    """Where websockets are blocked the same page runs on SSE or long-poll."""
+    box = start_box_process(tmp_path / "data", media=TRACKS)
+    try:
+        api = Api(box.url).login()
+        pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",
+                                                "tracks": TRACKS}).json()
+        api.cmd("/api/playlist/manage", {"action": "load",
+                                         "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        pages = {}
+        for transport, badge in (("sse", "live (SSE)"), ("poll", "live (polling)")):
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            page.goto(f"{box.url}/patron?transport={transport}")
+            expect(page.locator("#conn")).to_have_text(badge, timeout=WAIT)
+            pages[transport] = page
+        for _ in range(2):
+            api.cmd("/api/ui/command", {"command": "PLAY_NEXT"})
+            now = title_of_now_playing(api)
+            for page in pages.values():
+                expect(page.locator("#np-title")).to_have_text(now, timeout=WAIT)
+        # a request from the long-poll page is applied and confirmed
+        poll = pages["poll"]
+        poll.fill("#q", "adele")
+        poll.click("#search-form button[type=submit]")
+        poll.locator('#results li:has-text("Rolling in the Deep") button').click()
+        expect(poll.locator("#feedback")).to_contain_text("You are #1", timeout=WAIT)
+        expect(pages["sse"].locator('#upnext li[data-video-id="vid004"]:has(.pill)')).to_be_visible(
+            timeout=WAIT)
+    finally:
+        box.stop()
+
+
+def test_client_resyncs_on_a_gap_and_a_lost_answer_is_not_a_second_tap(
+    browser: Browser, tmp_path: Path
+) -> None:
+    box = start_box_process(tmp_path / "data", media=TRACKS)
+    try:
+        api = Api(box.url).login()
+        pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",
+                                                "tracks": TRACKS}).json()
+        api.cmd("/api/playlist/manage", {"action": "load",
+                                         "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        page = staff_window(browser, box.url)
+        # a frame whose `prev` is ahead of what the page holds: it must resync
+        result = page.evaluate(
+            """() => new Promise((resolve) => {
+                const c = window.djammsClient; const held = c.rev; let gap = false;
+                c.on((kind) => {
+                    if (kind === 'gap') gap = true;
+                    if (kind === 'snapshot' && gap) resolve({gap, rev: c.rev, held});
+                });
+                c.onFrame({type: 'QUEUE_UPDATE', rev: held + 10, prev: held + 9, payload: {}});
+            })"""
+        )
+        assert result["gap"] is True and result["rev"] == api.state()["rev"]
+
+        # the answer to a tap is lost on the way back: the client retries with the same
+        # commandId (over HTTP, as when websockets are blocked) and the box applies it once
+        sse = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sse.goto(box.url + "/staff?transport=sse")
+        sse.fill("#pin", STAFF_PIN)
+        sse.click("#login-form button[type=submit]")
+        expect(sse.locator("#conn")).to_have_text("live (SSE)", timeout=WAIT)
+        attempts: list[str] = []
+
+        def lose_first_answer(route) -> None:
+            attempts.append(route.request.post_data or "")
+            if len(attempts) == 1:
+                route.fetch()  # the box gets it and applies it...
+                route.abort("connectionreset")  # ...but the page never hears back
+            else:
+                route.continue_()
+
+        sse.route("**/api/queue/add", lose_first_answer)
+        sse.click('nav.tabs button[data-tab="search"]')
+        sse.fill("#add-id", "tap-once")
+        sse.click("#add-form button[type=submit]")
+        expect(sse.locator("#toast")).to_contain_text("Added.", timeout=WAIT)  # the retry's answer
+        expect(sse.locator('#active li[data-video-id="tap-once"]')).to_have_count(1, timeout=WAIT)
+        assert len(attempts) >= 2
+        ids = {json.loads(a)["commandId"] for a in attempts}
+        assert len(ids) == 1  # every attempt carried the same commandId
+        queued = [i for i in api.state()["venue"]["active_queue"] if i["video_id"] == "tap-once"]
+        assert len(queued) == 1
     finally:
         box.stop()

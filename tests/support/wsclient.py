@@ -24,15 +24,21 @@ class LiveClient:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
-    def connect(self, timeout: float = 30.0) -> LiveClient:
+    def connect(self, timeout: float = 30.0, read: bool = True, **sockopt: Any) -> LiveClient:
         kw: dict[str, Any] = {"cookie": self.cookie, "timeout": timeout}
         if self.origin:
             kw["origin"] = self.origin
+        if sockopt:
+            kw["sockopt"] = sockopt["sockopt"]
         self._ws = websocket.create_connection(self.url, **kw)
         self._ws.settimeout(None)
+        if read:
+            self.start_reading()
+        return self
+
+    def start_reading(self) -> None:
         self._thread = threading.Thread(target=self._read, args=(self._ws,), daemon=True)
         self._thread.start()
-        return self
 
     def _read(self, ws: websocket.WebSocket) -> None:
         try:

@@ -20,7 +20,10 @@
 
   class Client {
     constructor(opts) {
-      this.opts = Object.assign({ transports: ['ws', 'sse', 'poll'] }, opts || {});
+      // ?transport=sse|poll pins a fallback path (for a network that blocks websockets)
+      const pinned = new URLSearchParams(location.search).get('transport');
+      const transports = pinned ? [pinned] : ['ws', 'sse', 'poll'];
+      this.opts = Object.assign({ transports }, opts || {});
       this.state = null;     // {venue, playlists, content}
       this.rev = -1;
       this.me = null;        // {userId, role, csrfToken, ...}

@@ -9,6 +9,7 @@
   const EQ = ['60', '230', '910', '3600', '14000'];
   const DISPLAY = ['brightness', 'contrast', 'saturation', 'gamma'];
   const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+  const DAY_KEYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];  // schedule_data's names
   let extraActive = [];  // queue items paged in beyond the first window
   let dragId = null;
 
@@ -187,9 +188,25 @@
     $('import-msg').textContent = 'Importing…';
     $('import-bar').style.width = '10%';
     const r = await playlist('import', { url });
-    $('import-bar').style.width = r.ok ? '100%' : '0';
-    $('import-msg').textContent = r.ok ? 'Imported.' : (r.error && r.error.message) || 'Import failed.';
+    if (!r.ok) { $('import-bar').style.width = '0'; $('import-msg').textContent = (r.error && r.error.message) || 'Import failed.'; return; }
+    const res = r.result || {};
+    if (res.status === 'running') { importing = res.importId; $('import-msg').textContent = 'Importing… (the box keeps playing)'; }
+    else { $('import-bar').style.width = '100%'; $('import-msg').textContent = 'Imported.'; }
   });
+  let importing = null;
+  function paintImport(p) {  // SYSTEM_STATUS import_progress / import_complete / import_failed
+    if (!p.importId || (importing && p.importId !== importing)) return;
+    const failed = p.failedCount ? ', ' + p.failedCount + ' could not be used' : '';
+    if (p.status === 'import_progress') {
+      const total = p.total || p.found || 0;
+      $('import-bar').style.width = total ? Math.min(100, 100 * p.imported / total) + '%' : '50%';
+      $('import-msg').textContent = 'Imported ' + p.imported + (total ? ' of ' + total : '') + failed + '…';
+    } else if (p.status === 'import_complete') {
+      $('import-bar').style.width = '100%'; $('import-msg').textContent = 'Imported ' + p.imported + ' tracks' + failed + '.'; importing = null;
+    } else if (p.status === 'import_failed') {
+      $('import-bar').style.width = '0'; $('import-msg').textContent = 'Import failed' + (p.message ? ': ' + p.message : '.'); importing = null;
+    }
+  }
 
   // -- content gallery ---------------------------------------------------------------
   function paintContent() {
@@ -236,17 +253,21 @@
     const rows = [];
     for (let h = 0; h < 24; h += 2) {
       rows.push(el('tr', {}, el('th', { text: String(h).padStart(2, '0') }), DAYS.map((d, day) => {
-        const hit = rules().find((r) => (r.days || []).includes(day) && hourIn(h, r.start, r.end));
+        const hit = rules().find((r) => (r.days || DAY_KEYS).includes(DAY_KEYS[day]) && hourIn(h, r.start, r.end));
         return el('td', { class: hit ? 'slot' : '', title: hit ? slotName(hit) : '' }, hit ? '●' : '');
       })));
     }
     cal.replaceChildren(head, ...rows);
     $('sched-list').replaceChildren(...rules().map((r, i) => el('li', {},
-      el('div', { class: 't' }, el('b', { text: (r.days || []).map((d) => DAYS[d]).join(', ') + ' ' + r.start + '–' + r.end }), el('span', { text: slotName(r) })),
+      el('div', { class: 't' }, el('b', { text: (r.days || DAY_KEYS).map((d) => DAYS[DAY_KEYS.indexOf(d)]).join(', ') + ' ' + r.start + '–' + r.end }), el('span', { text: slotName(r) })),
       el('button', { text: '✕', 'aria-label': 'Remove slot', onclick: () => saveRules(rules().filter((_, j) => j !== i)) }))));
   }
   const hourIn = (h, start, end) => { const a = parseInt(start, 10), b = parseInt(end, 10); return a <= b ? h >= a && h < b : h >= a || h < b; };
-  const slotName = (r) => { const p = ((client.state && client.state.playlists) || []).find((x) => x.playlist_id === r.playlistId); return p ? p.name : r.playlistId || ''; };
+  const slotName = (r) => {
+    if (r.action !== 'playlist') return r.action + (r.volume !== undefined ? ' ' + r.volume : '') + (r.message ? ': ' + r.message : '');
+    const p = ((client.state && client.state.playlists) || []).find((x) => x.playlist_id === r.playlistId);
+    return p ? p.name : r.playlistId || '';
+  };
   function saveRules(list) {
     const data = Object.assign({}, (client.venue && client.venue.schedule_data) || {}, { rules: list });
     return client.command('/api/schedule/update', { scheduleData: data }).then((r) => say(r, 'Schedule saved.'));
@@ -254,7 +275,7 @@
   $('sched-day').replaceChildren(...DAYS.map((d, i) => el('option', { value: i, text: d })));
   $('sched-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    saveRules(rules().concat([{ days: [Number($('sched-day').value)], start: $('sched-start').value, end: $('sched-end').value, action: 'load_playlist', playlistId: $('sched-playlist').value }]));
+    saveRules(rules().concat([{ days: [DAY_KEYS[Number($('sched-day').value)]], start: $('sched-start').value, end: $('sched-end').value, action: 'playlist', playlistId: $('sched-playlist').value }]));
   });
 
   // -- settings ----------------------------------------------------------------------
@@ -338,7 +359,10 @@
     if (t === 'SNAPSHOT' || t === 'SCHEDULE_DATA_UPDATE') paintSchedule();
     if (t === 'SNAPSHOT' || t === 'PLAYER_SETTINGS_UPDATE') paintSettings();
     if (t === 'LOG_ENTRY') paintLog();
-    if (t === 'SYSTEM_STATUS' && f.payload.status) $('system-msg').textContent = 'Status: ' + f.payload.status;
+    if (t === 'SYSTEM_STATUS' && f.payload.status) {
+      if (String(f.payload.status).startsWith('import_')) paintImport(f.payload);
+      else $('system-msg').textContent = 'Status: ' + f.payload.status;
+    }
   });
   setInterval(() => { if (client.venue) paintNowPlaying(client); }, 1000);
   client.loadSession(false).then(paintSession).finally(() => client.start());

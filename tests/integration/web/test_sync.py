@@ -19,7 +19,7 @@ from tests.support.wsclient import LiveClient, comparable, replay
 
 @pytest.fixture(scope="module")
 def proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoxProcess]:
-    running = start_box_process(tmp_path_factory.mktemp("sync") / "data")
+    running = start_box_process(tmp_path_factory.mktemp("sync") / "data", media=TRACKS)
     try:
         staff = Api(running.url).login()
         pid = staff.cmd(
@@ -134,7 +134,7 @@ def _sse_frames(
         url + f"/api/events?since={since}", stream=True, timeout=60, headers={"Cookie": cookie}
     ) as r:
         ready.set()
-        for line in r.iter_lines(decode_unicode=True):
+        for line in r.iter_lines(chunk_size=1, decode_unicode=True):
             if line and line.startswith("data: "):
                 out.append(json.loads(line[6:]))
                 if len(out) >= count:
