@@ -364,8 +364,10 @@ class Runtime:
     def _checkpoint(self, force: bool = False) -> None:
         """Make the volatile position durable, at most every `checkpoint_every` seconds."""
         now = self.clock()
+        # A clock set back (NTP, an RTC-less Pi booting) must not hold checkpoints off
+        # until it catches up: a negative interval checkpoints at once.
         if not self._volatile_dirty or (
-            not force and now - self._last_checkpoint < self._checkpoint_every
+            not force and 0 <= now - self._last_checkpoint < self._checkpoint_every
         ):
             return
         self._write_checkpoint(self._state, now)

@@ -165,6 +165,10 @@ def tick(s: Step) -> None:
     assert isinstance(msg, m.Tick)
     venue = s.venue
     last = _epoch(venue.last_heartbeat_at) if venue.last_heartbeat_at else 0.0
+    if last and s.now < last:  # the clock went back: count the silence from now on
+        s.set_venue(last_heartbeat_at=s.now_iso)
+        s.durable = False
+        return
     if venue.player_connected and last and s.now - last > msg.heartbeat_timeout:
         s.set_venue(player_connected=False)
         s.emit(
