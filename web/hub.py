@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CLIENT_QUEUE = 256
 HISTORY = 4096
+HISTORY_BYTES = 4 * 1024 * 1024  # of frame text; a window further behind gets a SNAPSHOT
 
 
 class Subscription(Protocol):
@@ -49,13 +50,19 @@ class SyncHub:
         max_clients: int = 600,
         client_queue: int = CLIENT_QUEUE,
         history: int = HISTORY,
+        history_bytes: int = HISTORY_BYTES,
     ) -> None:
         self.runtime = runtime
         self.max_clients = max_clients
         self.client_queue = client_queue
         self._lock = threading.Condition()
         self._clients: list[HubClient] = []
-        self._history: deque[Frame] = deque(maxlen=history)
+        # Bounded in bytes too: frames of a long queue are tens of KB each, with their
+        # wire copies; 4096 of them held 200 MB.
+        self._history: deque[Frame] = deque()
+        self._history_frames = history
+        self._history_budget = history_bytes
+        self._history_bytes = 0
         self._state: State = runtime.state
         self._last_rev = self._state.rev
         self._snap_lock = threading.Lock()
@@ -205,18 +212,29 @@ class SyncHub:
         with self._lock:
             self._state = state
             self._last_rev = max(rev, self._last_rev)
-            self._history.extend(frames)
+            self._keep(frames)
             clients = self._clients
             self._lock.notify_all()
         for client in clients:
             client.offer(frames, state)
         self.published += 1
 
+    def _keep(self, frames: list[Frame]) -> None:
+        """Add to the history (lock held), dropping the oldest past either bound."""
+        self._history.extend(frames)
+        self._history_bytes += sum(len(f.text) for f in frames)
+        history = self._history
+        while history and (
+            len(history) > self._history_frames or self._history_bytes > self._history_budget
+        ):
+            self._history_bytes -= len(history.popleft().text)
+
     def _resync(self, state: State) -> None:
         with self._lock:
             self._state = state
             self._last_rev = state.rev
             self._history.clear()
+            self._history_bytes = 0
             clients = self._clients
             self._lock.notify_all()
         for client in clients:
