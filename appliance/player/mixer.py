@@ -492,6 +492,8 @@ class Mixer:
     def _check_end(self, live: Slot) -> None:
         if live.end_reported or self.transport != "playing" or live.deck.paused:
             return
+        if any(s is not live and s.play_id for s in self.slots):
+            return  # the previous track is still fading out: its deck is not free yet
         left = live.deck.remaining()
         cf = float(self.settings.crossfade_time)
         if live.deck.eof or (left is not None and left <= cf + LEAD):

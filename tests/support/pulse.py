@@ -23,8 +23,10 @@ import subprocess
 import threading
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 SILENCE_DB = -60.0
 
@@ -300,3 +302,17 @@ def longest_gap(levels: Sequence[float], threshold: float, start: int, end: int)
 def overlap(a: Sequence[float], b: Sequence[float], threshold: float) -> int:
     """Windows where both `a` and `b` are at or above `threshold` (crossfade length)."""
     return sum(1 for x, y in zip(a, b, strict=False) if x >= threshold and y >= threshold)
+
+
+def steady_db(levels: Sequence[float], start: int, end: int) -> float:
+    """The median level over [start, end): what a tone sits at, ignoring edges."""
+    part = sorted(levels[start:end])
+    return part[len(part) // 2] if part else -200.0
+
+
+@pytest.fixture(scope="module", name="pulse")
+def pulse_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    """Fixture `pulse`: a private PulseAudio daemon per test module. Use it with
+    `from tests.support.pulse import pulse_fixture  # noqa: F401` and a `pulse` argument."""
+    with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
