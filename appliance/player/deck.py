@@ -80,6 +80,7 @@ class MpvDeck:
         self._on_event = on_event
         self.mpv = mpv.MPV(**output.mpv_options())
         self.time_pos: float | None = None
+        self.last_time_pos = 0.0  # survives the unload/shutdown that clears time-pos
         self.duration: float | None = None
         self.eof = False
         self.idle = True
@@ -105,6 +106,7 @@ class MpvDeck:
     def _on_time(self, _name: str, value: Any) -> None:
         if value is not None and value != self.time_pos:
             self.last_progress = time.monotonic()
+            self.last_time_pos = float(value)
         self.time_pos = value
 
     def _on_prop(self, name: str, value: Any) -> None:
@@ -141,11 +143,16 @@ class MpvDeck:
 
     def position(self) -> float:
         """The current playback time, read from the core (fresher than the observer)."""
-        try:
-            value = self.mpv.time_pos
-        except (mpv.ShutdownError, AttributeError, RuntimeError):
-            value = None
-        return float(value if value is not None else (self.time_pos or 0.0))
+        value = None
+        if self.alive:
+            try:
+                value = self.mpv.time_pos
+            except (mpv.ShutdownError, AttributeError, RuntimeError):
+                value = None
+        if value is None:
+            return self.last_time_pos
+        self.last_time_pos = float(value)
+        return self.last_time_pos
 
     def remaining(self) -> float | None:
         if not self.duration:
@@ -160,6 +167,7 @@ class MpvDeck:
         not cover the live one)."""
         self.path = path
         self.time_pos = None
+        self.last_time_pos = max(0.0, start)
         self.duration = None
         self.eof = False
         self.idle = False
