@@ -8,7 +8,7 @@ thread (keep it short).
 
 Options are chosen for a Raspberry Pi: hardware decoding where it is known to work
 (`hwdec=auto-safe`), video capped to 720p by the resolver, a small demuxer cache (files
-are local), and a short audio buffer so stops are heard at once.
+are local). Stops do not depend on the audio buffer: pausing drops what is buffered.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class DeckOutput:
     audio: str = "auto"  # auto|null|pulse|alsa
     video: str = "auto"  # auto|null
     audio_device: str = ""  # mpv audio-device, e.g. "pulse/djamms" or "alsa/default"
-    audio_buffer: float = 0.05  # seconds
+    audio_buffer: float = 0.2  # seconds
     hwdec: str = "auto-safe"
 
     def mpv_options(self) -> dict[str, Any]:

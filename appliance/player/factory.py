@@ -1,7 +1,8 @@
 """Which player the box runs: the mpv mixer (`player = "mpv"`), or the stand-in where
 there is no mpv (`player = "standin"`).
 
-`[player]` settings in the config file: `audio_buffer` (s, default 0.05), `alsa_device`
+`[player]` settings in the config file: `audio_buffer` (s, default 0.2: stops do not wait
+for it, since a paused stream is dropped at the sound server), `alsa_device`
 (default "default", used with `--audio alsa`), `stall_timeout` (s, default 8),
 `heartbeat_every` (s, default 5), `hwdec` (default "auto-safe").
 """
@@ -61,7 +62,7 @@ def deck_output(config: Config, environ: dict[str, str] | None = None) -> DeckOu
         audio=config.audio,
         video=config.video,
         audio_device=device,
-        audio_buffer=float(section.get("audio_buffer", 0.05)),
+        audio_buffer=float(section.get("audio_buffer", 0.2)),
         hwdec=str(section.get("hwdec", "auto-safe")),
     )
 

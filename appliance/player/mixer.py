@@ -19,14 +19,12 @@ the track reloaded at its last position. `Heartbeat` every `heartbeat_every` sec
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from appliance.core import messages as m
 from appliance.core.model import PlayerSettings, QueueItem, State
@@ -42,8 +40,10 @@ from appliance.core.outputs import (
     Seek,
     StopPlayback,
 )
+from appliance.player import stops
 from appliance.player.deck import DeckOutput, MpvDeck
 from appliance.player.recovery import check_decks, on_deck_event, preload_next
+from appliance.player.slot import CUT_FADE, MediaSource, Ramp, Slot
 from appliance.player.standin import PLAYER
 from appliance.player.tuning import audio_filters, display_properties, window_properties
 
@@ -52,58 +52,9 @@ log = logging.getLogger(__name__)
 LEAD = 0.6  # s: how early TrackEnded is reported, so the next PlayTrack is here in time
 SKIP_FADE = 1.0  # s: the longest crossfade a skip gets
 GAPLESS_LEAD = 0.015  # s: start the next deck this much early to hide the unpause latency
-CUT_FADE = 0.03  # s: a cut is a very short fade, so it does not click
 # s: a volume change is heard this much later (the output's buffer), an unpause at once;
 # a crossfade therefore starts this much early so its ramps fit before the last sample.
 VOLUME_LATENCY = 0.1
-
-
-class MediaSource(Protocol):
-    """Where the mixer gets local files (the library adapter's resolver and cache)."""
-
-    def locate(self, video_id: str) -> Path | None: ...
-
-    def fetch(self, video_id: str, done: Callable[[Path | None, str], None]) -> None: ...
-
-    def discard(self, video_id: str, reason: str) -> None: ...
-
-
-@dataclass
-class Ramp:
-    start: float
-    seconds: float
-    from_gain: float
-    to_gain: float
-
-    def gain(self, now: float) -> tuple[float, bool]:
-        """Equal-power: rising as sin, falling as cos of the elapsed quarter turn."""
-        x = 1.0 if self.seconds <= 0 else min(1.0, max(0.0, (now - self.start) / self.seconds))
-        if self.to_gain >= self.from_gain:
-            g = self.from_gain + (self.to_gain - self.from_gain) * math.sin(x * math.pi / 2)
-        else:
-            g = self.to_gain + (self.from_gain - self.to_gain) * math.cos(x * math.pi / 2)
-        return g, x >= 1.0
-
-
-@dataclass
-class Slot:
-    deck: MpvDeck
-    play_id: str = ""
-    video_id: str = ""
-    started: bool = False
-    end_reported: bool = False
-    begin_when_left: float | None = None  # start when the live deck has this much left
-    fade: float = 0.0
-    ramp: Ramp | None = None
-    stop_after_ramp: bool = False
-    position: float = 0.0
-    failed_preload: str = ""
-
-    def clear(self) -> None:
-        self.play_id = self.video_id = ""
-        self.started = self.end_reported = self.stop_after_ramp = False
-        self.begin_when_left = None
-        self.ramp = None
 
 
 class Mixer:
@@ -120,7 +71,7 @@ class Mixer:
         volume_latency: float = VOLUME_LATENCY,
         deck_factory: Callable[[str, DeckOutput, Any], MpvDeck] = MpvDeck,
     ) -> None:
-        self._post = post
+        self.post = post
         self.source = source
         self.output = output
         self.player_id = player_id
@@ -146,21 +97,21 @@ class Mixer:
         self._last_status = 0.0
         self._last_state = ""
         self._last_heartbeat = 0.0
-        self._af = ""
+        self.af = ""
         self._early: list[Effect] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         with self._lock:
-            self.slots = [Slot(self._new_deck("A")), Slot(self._new_deck("B"))]
+            self.slots = [Slot(self.new_deck("A")), Slot(self.new_deck("B"))]
             early, self._early = self._early, []
             for effect in early:
                 self._apply(effect)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="mixer", daemon=True)
         self._thread.start()
-        self._post(m.PlayerReady(player_id=self.player_id, kind="mpv", actor=PLAYER))
+        self.post(m.PlayerReady(player_id=self.player_id, kind="mpv", actor=PLAYER))
 
     def stop(self) -> None:
         self._running = False
@@ -173,12 +124,12 @@ class Mixer:
                 slot.deck.terminate()
             self.slots = []
 
-    def _new_deck(self, name: str) -> MpvDeck:
+    def new_deck(self, name: str) -> MpvDeck:
         deck = self._deck_factory(name, self.output, self._on_deck_event)
         deck.set_level(gain=0.0, master=self.settings.master_volume)
         deck.set_mute(self.settings.is_muted)
-        if self._af:
-            deck.set_property("af", self._af)
+        if self.af:
+            deck.set_property("af", self.af)
         return deck
 
     def _on_deck_event(self, deck: MpvDeck, kind: str, data: dict[str, Any]) -> None:
@@ -199,37 +150,23 @@ class Mixer:
 
     def _apply(self, effect: Effect) -> None:
         if isinstance(effect, EmergencyStop):
-            self._halt("emergency")
+            stops.halt(self, "emergency")
         elif isinstance(effect, PlayTrack):
             self._play_track(effect)
         elif isinstance(effect, Prefetch):
             self.upcoming = effect.items
         elif isinstance(effect, Pause):
-            self._pause()
+            stops.pause(self)
         elif isinstance(effect, Resume):
-            self._resume()
+            stops.resume(self)
         elif isinstance(effect, Seek):
-            self._seek(effect.position)
+            stops.seek(self, effect.position)
         elif isinstance(effect, FadeOutStop):
-            self._fade_out(effect.seconds)
+            stops.fade_out(self, effect.seconds)
         elif isinstance(effect, StopPlayback):
-            self._stop_playback()
+            stops.stop_playback(self)
         elif isinstance(effect, ApplySettings):
-            self._apply_settings(effect.settings)
-
-    def _halt(self, transport: str) -> None:
-        """Silence first (pause corks the stream), bookkeeping after."""
-        for slot in self.slots:
-            slot.deck.pause()
-        live = self.live
-        if live is not None and live.play_id:
-            self._report_status(live, "stopped", force=True)
-        self.transport = transport
-        self.pending = None
-        for slot in self.slots:
-            slot.deck.stop()
-            slot.clear()
-        self.live = None
+            self.apply_settings(effect.settings)
 
     def _play_track(self, effect: PlayTrack) -> None:
         self.pending = None
@@ -237,7 +174,7 @@ class Mixer:
         path = self.source.locate(effect.item.video_id)
         if path is None:
             self.pending = effect
-            self._post(m.PlayerStatus(play_id=effect.play_id, state="buffering", actor=PLAYER))
+            self.post(m.PlayerStatus(play_id=effect.play_id, state="buffering", actor=PLAYER))
             self.source.fetch(
                 effect.item.video_id, lambda p, err: self._fetched(effect.play_id, p, err)
             )
@@ -251,7 +188,7 @@ class Mixer:
                 return
             self.pending = None
             if path is None:
-                self._post(
+                self.post(
                     m.PlayerError(
                         play_id=play_id, error_code="unplayable", detail=error, actor=PLAYER
                     )
@@ -302,11 +239,11 @@ class Mixer:
             return
         if not playing or effect.transition == "cut" or outgoing is None:
             if outgoing is not None:
-                self._fade_slot(outgoing, CUT_FADE)
+                self.fade_slot(outgoing, CUT_FADE)
             self._begin(target, 0.0)
         elif effect.transition == "skip":
             fade = min(cf, SKIP_FADE)
-            self._fade_slot(outgoing, fade if fade > 0 else CUT_FADE)
+            self.fade_slot(outgoing, fade if fade > 0 else CUT_FADE)
             self._begin(target, fade)
         else:
             left = outgoing.deck.remaining() or 0.0
@@ -323,7 +260,7 @@ class Mixer:
         for other in self.slots:
             if other is not slot and other.play_id and not other.deck.paused:
                 left = other.deck.remaining()
-                self._fade_slot(other, min(fade, left) if left is not None else fade)
+                self.fade_slot(other, min(fade, left) if left is not None else fade)
         now = time.monotonic()
         if fade > 0:
             slot.deck.set_level(gain=0.0)
@@ -334,75 +271,14 @@ class Mixer:
             slot.deck.show_video()
         slot.deck.play()
         slot.started = True
-        self._post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
+        self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
 
-    def _fade_slot(self, slot: Slot, seconds: float) -> None:
+    def fade_slot(self, slot: Slot, seconds: float) -> None:
         slot.ramp = Ramp(time.monotonic(), max(0.0, seconds), slot.deck.gain, 0.0)
         slot.stop_after_ramp = True
         slot.end_reported = True
 
-    def _pause(self) -> None:
-        self.transport = "paused"
-        for slot in self.slots:
-            if slot is not self.live and slot.play_id:  # finish a crossfade at once
-                slot.deck.stop()
-                slot.clear()
-        live = self.live
-        if live is not None:
-            live.begin_when_left = None
-            if live.ramp is not None:
-                live.ramp = None
-                live.deck.set_level(gain=1.0)
-            live.deck.pause()
-            if live.play_id:
-                self._report_status(live, "paused", force=True)
-
-    def _resume(self) -> None:
-        self.transport = "playing"
-        live = self.live
-        if live is not None and live.play_id and live.deck.loaded:
-            live.deck.set_level(gain=1.0)
-            live.deck.play()
-            live.started = True
-            self._report_status(live, "playing", force=True)
-
-    def _seek(self, position: float) -> None:
-        live = self.live
-        if live is not None and live.deck.loaded:
-            live.deck.seek(position)
-            live.position = position
-            live.end_reported = False
-
-    def _fade_out(self, seconds: float) -> None:
-        live = self.live
-        if live is not None and live.play_id:
-            self._report_status(live, "stopped", force=True)
-        self.transport = "stopped"
-        self.pending = None
-        for slot in self.slots:
-            slot.begin_when_left = None
-            if slot.play_id and not slot.deck.paused:
-                self._fade_slot(slot, seconds)
-            elif slot.play_id:
-                slot.deck.stop()
-                slot.clear()
-        self.live = None
-
-    def _stop_playback(self) -> None:
-        """Nothing left to play: let a track that already reported its end finish."""
-        self.transport = "stopped"
-        self.pending = None
-        for slot in self.slots:
-            if not slot.play_id:
-                continue
-            left = slot.deck.remaining()
-            if slot.end_reported and left is not None and not slot.deck.paused:
-                self._fade_slot(slot, left)
-            else:
-                self._fade_slot(slot, CUT_FADE)
-        self.live = None
-
-    def _apply_settings(self, settings: PlayerSettings) -> None:
+    def apply_settings(self, settings: PlayerSettings) -> None:
         self.settings = settings
         af = audio_filters(settings)
         video = display_properties(settings)
@@ -412,11 +288,11 @@ class Mixer:
             deck = slot.deck
             deck.set_level(master=settings.master_volume)
             deck.set_mute(settings.is_muted)
-            if af != self._af:
+            if af != self.af:
                 deck.set_property("af", af)
             for name, value in video.items():
                 deck.set_property(name, value)
-        self._af = af
+        self.af = af
 
     # -- the loop: ramps, scheduled starts, end detection, reports, recovery ----------------
 
@@ -466,10 +342,10 @@ class Mixer:
         live = self.live
         if live is not None and live.play_id and live.started:
             self._check_end(live)
-            self._report_status(live, self._live_state(live))
+            self.report_status(live, self._live_state(live))
         if now - self._last_heartbeat >= self.heartbeat_every:
             self._last_heartbeat = now
-            self._post(
+            self.post(
                 m.Heartbeat(
                     player_id=self.player_id,
                     position=live.position if live else 0.0,
@@ -498,21 +374,21 @@ class Mixer:
         cf = float(self.settings.crossfade_time)
         if live.deck.eof or (left is not None and left <= cf + LEAD):
             live.end_reported = True
-            self._post(m.TrackEnded(play_id=live.play_id, reason="eof", actor=PLAYER))
+            self.post(m.TrackEnded(play_id=live.play_id, reason="eof", actor=PLAYER))
 
     def _live_state(self, live: Slot) -> str:
         if self.transport == "paused" or live.deck.paused:
             return "paused"
         return "buffering" if live.deck.buffering else "playing"
 
-    def _report_status(self, slot: Slot, state: str, force: bool = False) -> None:
+    def report_status(self, slot: Slot, state: str, force: bool = False) -> None:
         now = time.monotonic()
         position = slot.deck.position() if slot.deck.loaded else slot.position
         slot.position = position
         if not force and state == self._last_state and now - self._last_status < self.status_every:
             return
         self._last_state, self._last_status = state, now
-        self._post(
+        self.post(
             m.PlayerStatus(
                 play_id=slot.play_id,
                 state=state,

@@ -110,8 +110,12 @@ def test_with_the_server_stopped_cached_tracks_still_play(
         box.wait_for(lambda s: box.playing() == "", timeout=60)
         started = [e["video_id"] for e in box.log_entries("playback_started")]
         errors = box.log_entries("player_error")
+        progress = [p for t, p in box.events if t == "SYSTEM_STATUS"]
     assert started == [one, two]
     assert errors == []
+    finished = {p["video_id"] for p in progress if p.get("status") == "download_progress"
+                and p["state"] == "finished"}  # fmt: skip
+    assert finished == {one, two}
 
 
 def test_killing_a_deck_mid_track_rebuilds_it_and_resumes_near_the_position(
@@ -133,6 +137,7 @@ def test_killing_a_deck_mid_track_rebuilds_it_and_resumes_near_the_position(
         assert box.state.venue.now_playing.play_id == play_id  # same track, not skipped
         assert "player_error" not in box.log_types()
         assert box.mixer.rebuilds == 1
+        assert box.state.venue.last_heartbeat_at  # the player's heartbeat reached the core
     assert rebuilt["reason"] == "died"
     assert abs(rebuilt["position"] - before) <= 1.5, (rebuilt, before)
 

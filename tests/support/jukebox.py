@@ -8,12 +8,14 @@ mpv mixer (vo=null), a FileStore on a temp dir, optionally playing into a `Pulse
     box.command("EMERGENCY_STOP")
     box.stop()
 
-`log_types()` lists the activity log's event types; `playing()` the current video id.
+`log_types()` lists the activity log's event types; `playing()` the current video id;
+`events` every published (type, payload) since start.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +53,7 @@ class Jukebox:
             demo_media=False,
             cache_max_mb=cache_max_mb,
             sections={
-                "player": {"audio_buffer": 0.02, **(player or {})},
+                "player": {**(player or {})},
                 "library": {"attempts": 2, "backoff": 0.05, "socket_timeout": 3,
                             "scan_every": 0.5, **(library or {})},
             },
@@ -65,12 +67,22 @@ class Jukebox:
                 self._saved_env[key] = os.environ.get(key)
                 os.environ[key] = value
         self.box = build(self.config)
+        self.events: list[tuple[str, dict[str, Any]]] = []  # every published event, in order
+        self._events_sub = self.box.runtime.subscribe(maxsize=100_000, name="test-events")
+        self._events_thread = threading.Thread(target=self._collect, daemon=True)
+        self._events_thread.start()
         self.box.start()
         return self
 
+    def _collect(self) -> None:
+        while (item := self._events_sub.get(timeout=None)) is not None:
+            for event in getattr(item, "events", ()):
+                self.events.append((event.type, dict(event.payload)))
+
     def stop(self) -> None:
         if self.box is not None:
-            self.box.stop()
+            self.box.stop()  # closes the event subscription too
+            self._events_thread.join(timeout=10)
             self.box = None
         for key, value in self._saved_env.items():
             if value is None:

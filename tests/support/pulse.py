@@ -316,3 +316,28 @@ def pulse_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseSer
     `from tests.support.pulse import pulse_fixture  # noqa: F401` and a `pulse` argument."""
     with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
         yield server
+
+
+def end_after(levels: Sequence[float], threshold: float, start: int, hold: int = 25) -> int:
+    """First window from `start` that begins a run of at least `hold` windows below
+    `threshold`: where a sound really ends, ignoring a brief dip. -1 if it never does."""
+    run = 0
+    for i in range(start, len(levels)):
+        run = run + 1 if levels[i] < threshold else 0
+        if run >= hold:
+            return i - hold + 1
+    return -1
+
+
+def dips(levels: Sequence[float], threshold: float, start: int, end: int, hold: int = 25) -> int:
+    """Brief drops below `threshold` (shorter than `hold` windows) inside [start, end):
+    dropouts in something that should sound continuously."""
+    count = run = 0
+    for i in range(start, min(end, len(levels))):
+        if levels[i] < threshold:
+            run += 1
+        else:
+            if 0 < run < hold:
+                count += 1
+            run = 0
+    return count
