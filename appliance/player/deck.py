@@ -46,7 +46,8 @@ class DeckOutput:
             "input_vo_keyboard": False,
             "osc": False,
             "ytdl": False,  # the library resolves and caches; mpv only plays local files
-            "gapless_audio": "no",
+            "gapless_audio": "yes",  # a queued next file follows without a gap
+            "prefetch_playlist": "yes",
             "audio_buffer": self.audio_buffer,
             "audio_fallback_to_null": "yes",
             "hwdec": self.hwdec,
@@ -72,7 +73,7 @@ DeckListener = Callable[["MpvDeck", str, dict[str, Any]], None]
 
 class MpvDeck:
     """One mpv instance. `on_event(deck, kind, data)` gets kind "end" ({"reason",
-    "error"}), "loaded" ({}), or "dead" ({})."""
+    "error"}), "loaded" ({}), "switched" ({}: moved on to the queued file) or "dead"."""
 
     def __init__(self, name: str, output: DeckOutput, on_event: DeckListener) -> None:
         self.name = name
@@ -88,6 +89,7 @@ class MpvDeck:
         self.paused = True
         self.last_progress = time.monotonic()  # when time-pos last moved
         self.path: Path | None = None
+        self.queued: Path | None = None  # appended to this deck's playlist, plays next
         self.gain = 0.0
         self.master = 100.0
         self.muted = False
@@ -127,7 +129,13 @@ class MpvDeck:
             error = mpv.ErrorCode.exception_for_ec(data.error) if data.error < 0 else None
             self._on_event(self, "end", {"reason": reason, "error": str(error or "")})
         elif eid == mpv.MpvEventID.FILE_LOADED:
-            self._on_event(self, "loaded", {})
+            if self.queued is not None:  # the playlist moved on to the queued file
+                self.path, self.queued = self.queued, None
+                self.eof = False
+                self.last_progress = time.monotonic()
+                self._on_event(self, "switched", {})
+            else:
+                self._on_event(self, "loaded", {})
         elif eid == mpv.MpvEventID.SHUTDOWN:
             self._on_event(self, "dead", {})
 
@@ -166,6 +174,7 @@ class MpvDeck:
         `video=False` keeps its window closed until `show_video()` (a preloaded deck must
         not cover the live one)."""
         self.path = path
+        self.queued = None
         self.time_pos = None
         self.last_time_pos = max(0.0, start)
         self.duration = None
@@ -180,6 +189,19 @@ class MpvDeck:
         if not video:
             options += ",vid=no"
         self.mpv.command("loadfile", str(path), "replace", options)
+
+    def queue_next(self, path: Path) -> None:
+        """Play `path` straight after the current file, on this deck (gapless)."""
+        self.queued = path
+        self.mpv.command("loadfile", str(path), "append")
+
+    def drop_finished(self) -> None:
+        """Forget the files already played from this deck's playlist."""
+        try:
+            while int(self.mpv.playlist_pos or 0) > 0:
+                self.mpv.command("playlist-remove", 0)
+        except (mpv.ShutdownError, RuntimeError, TypeError, ValueError):
+            log.debug("deck %s: playlist trim failed", self.name, exc_info=True)
 
     def show_video(self) -> None:
         self.mpv.vid = "auto"
@@ -200,7 +222,7 @@ class MpvDeck:
     def stop(self) -> None:
         """Silence now and unload."""
         self.paused = True
-        self.path = None
+        self.path = self.queued = None
         self.mpv.pause = True
         self.mpv.command("stop")
 

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 LEAD = 0.6  # s: how early TrackEnded is reported, so the next PlayTrack is here in time
 SKIP_FADE = 1.0  # s: the longest crossfade a skip gets
 GAPLESS_LEAD = 0.015  # s: start the next deck this much early to hide the unpause latency
+GAPLESS_MIN_LEFT = 0.15  # s: less than this left and the next file is started on the other deck
 # s: a volume change is heard this much later (the output's buffer), an unpause at once;
 # a crossfade therefore starts this much early so its ramps fit before the last sample.
 VOLUME_LATENCY = 0.1
@@ -222,6 +223,8 @@ class Mixer:
             live.deck.stop()
             live.clear()
             self.live = live = None
+        if self._gapless(effect, path):
+            return
         target = self._target_for(effect, path)
         target.play_id, target.video_id = effect.play_id, effect.item.video_id
         target.started = target.end_reported = False
@@ -253,6 +256,36 @@ class Mixer:
             )
             if left <= target.begin_when_left:
                 self._begin(target, target.fade)
+
+    def _gapless(self, effect: PlayTrack, path: Path) -> bool:
+        """crossfade_time = 0: the live deck's mpv plays on into the next file (gapless
+        audio, sample-exact), rather than a second deck started on a timer."""
+        live = self.live
+        if (
+            effect.transition != "crossfade"
+            or self.settings.crossfade_time > 0
+            or effect.paused
+            or effect.start_at > 0
+            or live is None
+            or not live.play_id
+            or live.deck.paused
+            or live.deck.queued is not None
+            or (live.deck.remaining() or 0.0) < GAPLESS_MIN_LEFT
+        ):
+            return False
+        live.deck.queue_next(path)
+        live.next_play_id, live.next_video_id = effect.play_id, effect.item.video_id
+        return True
+
+    def switched(self, slot: Slot) -> None:
+        """The deck moved on to its queued file: that is now the live track."""
+        if not slot.next_play_id:
+            return
+        slot.play_id, slot.video_id = slot.next_play_id, slot.next_video_id
+        slot.next_play_id = slot.next_video_id = ""
+        slot.started, slot.end_reported, slot.position = True, False, 0.0
+        slot.deck.drop_finished()
+        self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
 
     def _begin(self, slot: Slot, fade: float) -> None:
         """Unpause `slot` (ramping in over `fade`) and ramp out whatever else plays."""

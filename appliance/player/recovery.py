@@ -22,10 +22,24 @@ log = logging.getLogger(__name__)
 def on_deck_event(mixer: Mixer, slot: Slot, kind: str, data: dict[str, Any]) -> None:
     if kind == "dead":
         return  # check_decks rebuilds it on this tick
+    if kind == "switched":
+        mixer.switched(slot)
+        return
     if kind != "end" or data.get("reason") != "error":
         return
     detail = data.get("error") or "playback failed"
     video_id = slot.video_id
+    if slot.next_play_id:  # the file queued after the live one (gapless) would not open
+        mixer.post(
+            m.PlayerError(
+                play_id=slot.next_play_id, error_code="playback_error", detail=detail,
+                actor=PLAYER,
+            )
+        )  # fmt: skip
+        mixer.source.discard(slot.next_video_id, detail)
+        slot.next_play_id = slot.next_video_id = ""
+        slot.deck.queued = None
+        return
     if slot.play_id:
         log.warning("deck %s: %s failed: %s", slot.deck.name, video_id, detail)
         mixer.post(

@@ -54,9 +54,11 @@ class Slot:
     stop_after_ramp: bool = False
     position: float = 0.0
     failed_preload: str = ""
+    next_play_id: str = ""  # queued on this deck's own playlist (gapless)
+    next_video_id: str = ""
 
     def clear(self) -> None:
-        self.play_id = self.video_id = ""
+        self.play_id = self.video_id = self.next_play_id = self.next_video_id = ""
         self.started = self.end_reported = self.stop_after_ramp = False
         self.begin_when_left = None
         self.ramp = None
