@@ -35,6 +35,7 @@ class Config:
     admin_pin: str = ""  # first-start staff PIN; generated and shown on the screen page if empty
     broker: str = ""  # mqtt[s]://user:password@host:port; empty = no cloud link
     venue_name: str = "My Venue"
+    venue_id: str = ""  # set at first boot from the SD card; empty = generated on first start
     timezone: str = "UTC"
     demo_media: bool = True
     cache_max_mb: int = 2048

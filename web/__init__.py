@@ -1,0 +1,80 @@
+"""The LAN console: a Flask app over a runtime.
+
+`create_app(runtime, config, services=None, first_pin="")` builds it; nothing starts at
+import. The app depends on a narrow runtime-like interface only, so the same app serves
+the box itself (`appliance.runtime.Runtime`) and a remote console backed by a venue over
+MQTT:
+
+- `submit(msg, timeout=10.0) -> Reply` apply a core message, block until durable;
+- `submit_async(msg) -> Future[Reply]`;
+- `state -> State` the latest immutable state;
+- `subscribe(maxsize, name) -> Subscription` whose `get(timeout)` returns
+  `Published(rev, events, state)`, `Resync(rev, state)` or None, and `close()`.
+
+`services` is optional: `services["library"]` (search(query, limit) -> list[dict],
+preview_url(video_id), resolve_metadata(video_id) -> TrackInfo | None) powers search and
+preview; without it the console searches the state's playlists and queues.
+
+The sync hub (`web/hub.py`) must be started with `app.extensions["djamms"].hub.start()`
+(the console adapter and the test server do this) and stopped with `.stop()`.
+
+Adding routes: write a blueprint module and register it in `create_app` with one line.
+Use `web.auth` (staff_required, admin_required, session_required, current_actor),
+`web.body` (json_body with a size limit, typed field readers), `web.errors` (ApiError,
+reply_response) and `web.context.console()` for the runtime, config and services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from appliance.config import Config
+
+
+def create_app(
+    runtime: Any,
+    config: Config,
+    services: Mapping[str, Any] | None = None,
+    first_pin: str = "",
+) -> Flask:
+    from web import api, auth_api, live, pages
+    from web.content_routes import bp as content_bp
+    from web.context import Console
+    from web.errors import register_error_handlers
+    from web.hub import SyncHub
+    from web.playlist_io_routes import bp as playlist_io_bp
+    from web.schedule_routes import bp as schedule_bp
+    from web.sessions import SessionStore
+    from web.system_routes import bp as system_bp
+
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.update(
+        SOCK_SERVER_OPTIONS={"ping_interval": 20, "max_message_size": 64 * 1024},
+        SEND_FILE_MAX_AGE_DEFAULT=300,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    web_cfg = config.section("web")
+    sessions_file = (
+        None if web_cfg.get("memory_sessions") else config.data_dir / "console-sessions.json"
+    )
+    app.extensions["djamms"] = Console(
+        runtime=runtime,
+        config=config,
+        services=services if services is not None else {},
+        sessions=SessionStore(sessions_file),
+        hub=SyncHub(runtime, max_clients=config.max_connections),
+        first_pin=first_pin,
+    )
+    register_error_handlers(app)
+    app.register_blueprint(auth_api.bp)
+    app.register_blueprint(api.bp)
+    live.register(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(content_bp)
+    app.register_blueprint(schedule_bp)
+    app.register_blueprint(system_bp)
+    app.register_blueprint(playlist_io_bp)
+    return app

@@ -168,8 +168,10 @@ def _load_handlers() -> None:
     global _loaded
     if not _loaded:
         from appliance.core import (  # noqa: F401
+            content_ops,
             playlists,
             settings,
+            system_ops,
             transport,
             users,
             venue_ops,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from appliance.core.model import EMPTY, TrackInfo
+from appliance.core.model import EMPTY, ContentItem, State, TrackInfo
 
 UI_COMMANDS = (
     "PLAY_PAUSE",
@@ -247,3 +247,33 @@ class SystemNotice(Message):
 
     status: str
     detail: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+
+
+# --- content gallery, maintenance, restore ----------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddContent(Message):
+    """A gallery file already stored and checked by the content adapter."""
+
+    item: ContentItem
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveContent(Message):
+    content_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PruneActivityLog(Message):
+    """Retention: drop activity_log entries older than `before` (ISO 8601, UTC)."""
+
+    before: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreState(Message):
+    """Replace the whole state with a backup's, read and checked by the backup adapter
+    off the runtime's thread (so the writer only swaps it in)."""
+
+    state: State

@@ -1,0 +1,129 @@
+"""Maintenance jobs the scheduler runs when they are due: activity-log retention, media
+cache eviction, stale sessions, disk space and cloud link health. Problems and recoveries
+reach the consoles (and MQTT) as SYSTEM_STATUS notices.
+
+Other adapters take part through services they register on the box, used only if present:
+`services["cache"].evict(max_bytes)`, `services["sessions"].expire(now)` and
+`services["cloud"].connected` (a bool).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from appliance.core import messages as m
+from appliance.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ACTOR = m.Actor(user_id="maintenance", role="admin", source="scheduler")
+DAY = 86400.0
+
+
+@dataclass
+class Job:
+    name: str
+    every: float  # seconds
+    run: Callable[[float], None]
+    last: float | None = None
+
+
+class Maintenance:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        data_dir: Path | None = None,
+        services: Mapping[str, Any] | None = None,
+        log_retention_days: float = 90.0,
+        cache_max_bytes: int = 2048 * 1024 * 1024,
+        disk_low_bytes: int = 500 * 1024 * 1024,
+    ) -> None:
+        self.runtime = runtime
+        self.data_dir = data_dir
+        self.services = services if services is not None else {}
+        self.log_retention_days = log_retention_days
+        self.cache_max_bytes = cache_max_bytes
+        self.disk_low_bytes = disk_low_bytes
+        self._disk_low: bool | None = None
+        self._cloud_up: bool | None = None
+        self.jobs = [
+            Job("log_retention", 3600.0, self.prune_log),
+            Job("cache_eviction", 3600.0, self.evict_cache),
+            Job("stale_sessions", 300.0, self.expire_sessions),
+            Job("disk_space", 600.0, self.check_disk),
+            Job("cloud_link", 15.0, self.check_cloud),
+        ]
+
+    @classmethod
+    def for_box(cls, box: Any) -> Maintenance:
+        section = box.config.section("scheduler")
+        return cls(
+            box.runtime,
+            data_dir=box.config.data_dir,
+            services=box.services,
+            log_retention_days=float(section.get("log_retention_days", 90)),
+            cache_max_bytes=int(box.config.cache_max_mb) * 1024 * 1024,
+        )
+
+    def run(self, now: float) -> list[str]:
+        """Run every job that is due (or whose clock went backwards); names of those run."""
+        ran = []
+        for job in self.jobs:
+            if job.last is not None and 0 <= now - job.last < job.every:
+                continue
+            job.last = now
+            try:
+                job.run(now)
+                ran.append(job.name)
+            except Exception:  # a failing job must not stop the others
+                log.exception("maintenance job %s failed", job.name)
+        return ran
+
+    def notice(self, status: str, **detail: Any) -> None:
+        self.runtime.post(m.SystemNotice(actor=ACTOR, status=status, detail=detail))
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def prune_log(self, now: float) -> None:
+        cutoff = now - self.log_retention_days * DAY
+        before = datetime.fromtimestamp(cutoff, UTC).isoformat(timespec="milliseconds")
+        reply = self.runtime.submit(
+            m.PruneActivityLog(actor=ACTOR, before=before.replace("+00:00", "Z")), timeout=60
+        )
+        if reply.ok and reply.result and reply.result.get("removed"):
+            log.info("activity log: %s entries past retention removed", reply.result["removed"])
+
+    def evict_cache(self, now: float) -> None:
+        cache = self.services.get("cache")
+        if cache is not None and hasattr(cache, "evict"):
+            cache.evict(self.cache_max_bytes)
+
+    def expire_sessions(self, now: float) -> None:
+        sessions = self.services.get("sessions")
+        if sessions is not None and hasattr(sessions, "expire"):
+            sessions.expire(now)
+
+    def check_disk(self, now: float) -> None:
+        if self.data_dir is None or not self.data_dir.exists():
+            return
+        usage = shutil.disk_usage(self.data_dir)
+        low = usage.free < self.disk_low_bytes
+        if low != self._disk_low and (low or self._disk_low is not None):
+            self.notice("disk_low" if low else "disk_ok", free_bytes=usage.free)
+        self._disk_low = low
+
+    def check_cloud(self, now: float) -> None:
+        cloud = self.services.get("cloud")
+        up = getattr(cloud, "connected", None) if cloud is not None else None
+        if not isinstance(up, bool):
+            return
+        if up != self._cloud_up and (not up or self._cloud_up is not None):
+            self.notice("cloud_link_up" if up else "cloud_link_down")
+        self._cloud_up = up

@@ -1,0 +1,72 @@
+"""The console as one of the box's adapters: the app, its sync hub, the server, mDNS."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from web import create_app
+from web.netinfo import MdnsAnnouncer
+from web.server import ConsoleServer
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Box
+
+log = logging.getLogger(__name__)
+THREAD_HEADROOM = 50  # connections beyond the window cap, for plain requests and refusals
+
+
+class WebConsole:
+    def __init__(self, box: Box) -> None:
+        self.box = box
+        self.app = create_app(box.runtime, box.config, box.services)
+        self.console = self.app.extensions["djamms"]
+        self.server: ConsoleServer | None = None
+        self.mdns: MdnsAnnouncer | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.bound_port if self.server else self.box.config.port
+
+    def start(self) -> None:
+        cfg = self.box.config
+        self.console.first_pin = self._first_pin()
+        self.console.hub.start()
+        self.server = ConsoleServer(
+            cfg.host, cfg.port, self.app, cfg.max_connections + THREAD_HEADROOM
+        )
+        self.server.start()
+        if cfg.section("web").get("mdns", True):
+            self.mdns = MdnsAnnouncer(self.server.bound_port)
+            self.mdns.start()
+        log.info("console on http://%s:%s", cfg.host, self.server.bound_port)
+
+    def _first_pin(self) -> str:
+        """The first-start PIN, shown on the box's own screen until staff log in."""
+        state = self.box.runtime.state
+        if any(u.last_login_at for u in state.users.values() if u.role != "user"):
+            return ""
+        if self.box.first_pin:
+            return self.box.first_pin
+        pin_file = self.box.config.data_dir / "first-boot-pin"
+        try:
+            return pin_file.read_text().strip()
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.mdns is not None:
+            self.mdns.stop()
+            self.mdns = None
+        self.console.hub.stop()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def build_console(box: Box) -> Any:
+    """Factory for `bootstrap.default_adapters()`; `[web] enabled = false` turns it off."""
+    if not box.config.section("web").get("enabled", True):
+        return None
+    console = WebConsole(box)
+    return console

@@ -1,0 +1,297 @@
+"""The sync hub: one runtime subscription for every window on the console.
+
+Each published change is rendered once (`views.render_event`) into JSON text, and the same
+text goes to every websocket, SSE and long-poll client. Each client has its own bounded
+queue; one that falls behind is not sent a backlog but a fresh SNAPSHOT, so a slow or
+silent phone costs the others nothing. Frames are `{"type", "rev", "prev", "payload"}`:
+`prev` is the rev of the change before, so a client that sees `prev` above the rev it
+holds knows it missed something and resyncs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from appliance.core.model import State
+from appliance.core.views import render_event, snapshot_payload
+
+log = logging.getLogger(__name__)
+
+STAFF_ONLY = frozenset({"LOG_ENTRY"})  # log lines carry addresses and user ids
+CLIENT_QUEUE = 256
+HISTORY = 4096
+
+
+class Subscription(Protocol):
+    def get(self, timeout: float | None = None) -> Any: ...
+    def close(self) -> None: ...
+
+
+class RuntimeLike(Protocol):
+    @property
+    def state(self) -> State: ...
+    def subscribe(self, maxsize: int = 256, name: str = "") -> Subscription: ...
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=str)
+
+
+@dataclass(frozen=True)
+class Frame:
+    rev: int
+    prev: int
+    type: str
+    text: str
+
+    @property
+    def staff_only(self) -> bool:
+        return self.type in STAFF_ONLY
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    state: State
+
+
+class HubClient:
+    """One window's outbox. Filled by the hub thread, drained by the window's thread."""
+
+    def __init__(self, hub: SyncHub, staff: bool, maxsize: int, state: State) -> None:
+        self.hub = hub
+        self.staff = staff
+        self.maxsize = maxsize
+        self._items: deque[Frame | _Snapshot | str] = deque([_Snapshot(state)])
+        self._cond = threading.Condition()
+        self.closed = False
+        self.resyncs = 0
+
+    def offer(self, frames: list[Frame], state: State) -> None:
+        with self._cond:
+            if self.closed:
+                return
+            wanted = [f for f in frames if self.staff or not f.staff_only]
+            if not wanted:
+                return
+            if len(self._items) + len(wanted) > self.maxsize:
+                self._items.clear()
+                self._items.append(_Snapshot(state))
+                self.resyncs += 1
+            else:
+                self._items.extend(wanted)
+            self._cond.notify()
+
+    def resync(self, state: State) -> None:
+        with self._cond:
+            self._items.clear()
+            self._items.append(_Snapshot(state))
+            self._cond.notify()
+
+    def start_with(self, frames: list[Frame]) -> None:
+        with self._cond:
+            self._items.clear()
+            self._items.extend(frames)
+
+    def send_private(self, text: str) -> None:
+        """An answer for this window only (ACK, AUTH_SUCCESS), in order with the rest."""
+        with self._cond:
+            self._items.append(text)
+            self._cond.notify()
+
+    def next(self, timeout: float | None = None) -> str | None:
+        """The next text to send, or None on timeout or once closed."""
+        return self.next_with_rev(timeout)[1]
+
+    def next_with_rev(self, timeout: float | None = None) -> tuple[int | None, str | None]:
+        """The next text and the rev it brings the window to (None for private answers)."""
+        with self._cond:
+            if not self._items and not self.closed:
+                self._cond.wait(timeout)
+            if not self._items:
+                return None, None
+            item = self._items.popleft()
+        if isinstance(item, Frame):
+            return item.rev, item.text
+        if isinstance(item, _Snapshot):
+            return item.state.rev, self.hub.snapshot_text(item.state)
+        return None, item
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+        self.hub.disconnect(self)
+
+
+class SyncHub:
+    def __init__(
+        self,
+        runtime: RuntimeLike,
+        max_clients: int = 600,
+        client_queue: int = CLIENT_QUEUE,
+        history: int = HISTORY,
+    ) -> None:
+        self.runtime = runtime
+        self.max_clients = max_clients
+        self.client_queue = client_queue
+        self._lock = threading.Condition()
+        self._clients: list[HubClient] = []
+        self._history: deque[Frame] = deque(maxlen=history)
+        self._state: State = runtime.state
+        self._last_rev = self._state.rev
+        self._snap_lock = threading.Lock()
+        self._snap_cache: tuple[State, str] | None = None
+        self._sub: Subscription | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self.published = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopped.clear()
+        with self._lock:
+            self._sub = self.runtime.subscribe(maxsize=4096, name="web-hub")
+            self._state = self.runtime.state
+            self._last_rev = self._state.rev
+        self._thread = threading.Thread(target=self._run, name="web-hub", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._sub is not None:
+            self._sub.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._lock:
+            clients = list(self._clients)
+            self._lock.notify_all()
+        for client in clients:
+            client.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._stopped.is_set()
+
+    # -- clients ---------------------------------------------------------------------
+
+    def connect(self, staff: bool = False, since: int | None = None) -> HubClient | None:
+        """A new window, starting with a SNAPSHOT (or, given `since` and the frames after
+        it still held, with those frames); None when the console is full."""
+        with self._lock:
+            if len(self._clients) >= self.max_clients:
+                return None
+            client = HubClient(self, staff, self.client_queue, self._state)
+            if since is not None:
+                frames = self._frames_after(since, staff)
+                if frames is not None:
+                    client.start_with(frames)
+            self._clients = [*self._clients, client]
+            return client
+
+    def disconnect(self, client: HubClient) -> None:
+        with self._lock:
+            self._clients = [c for c in self._clients if c is not client]
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def rev(self) -> int:
+        return self._last_rev
+
+    def snapshot_text(self, state: State | None = None) -> str:
+        """The SNAPSHOT frame for `state` (default: the latest), rendered once per state."""
+        state = self._state if state is None else state
+        with self._snap_lock:
+            cached = self._snap_cache
+            if cached is not None and cached[0] is state:
+                return cached[1]
+            text = dumps({"type": "SNAPSHOT", "rev": state.rev, "payload": snapshot_payload(state)})
+            self._snap_cache = (state, text)
+            return text
+
+    # -- long-poll and resume --------------------------------------------------------
+
+    def frames_since(self, rev: int, staff: bool) -> list[str] | None:
+        """Every frame after `rev`, or None when they are no longer all held (resync)."""
+        with self._lock:
+            frames = self._frames_after(rev, staff)
+        return None if frames is None else [f.text for f in frames]
+
+    def _frames_after(self, rev: int, staff: bool) -> list[Frame] | None:
+        if rev == self._last_rev:
+            return []
+        history = self._history
+        if rev > self._last_rev or not history or history[0].prev > rev:
+            return None
+        return [f for f in history if f.rev > rev and (staff or not f.staff_only)]
+
+    def wait_for(self, rev: int, timeout: float) -> int:
+        """Block until the hub holds a change after `rev` (or timeout); the latest rev."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._last_rev > rev or self._stopped.is_set(), timeout)
+            return self._last_rev
+
+    # -- the fan-out thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        assert self._sub is not None
+        while not self._stopped.is_set():
+            item = self._sub.get(timeout=1.0)
+            if item is None:
+                continue
+            try:
+                if hasattr(item, "events"):
+                    self._publish(item.rev, item.events, item.state)
+                else:
+                    self._resync(item.state)
+            except Exception:  # a rendering bug must not stop every window's updates
+                log.exception("sync hub: publishing rev %s failed", item.rev)
+                self._resync(item.state)
+
+    def _publish(self, rev: int, events: tuple[Any, ...], state: State) -> None:
+        prev = self._last_rev
+        frames = [
+            Frame(
+                rev,
+                prev,
+                e.type,
+                dumps(
+                    {"type": e.type, "rev": rev, "prev": prev, "payload": render_event(e, state)}
+                ),
+            )
+            for e in events
+        ]
+        with self._lock:
+            self._state = state
+            self._last_rev = max(rev, self._last_rev)
+            self._history.extend(frames)
+            clients = self._clients
+            self._lock.notify_all()
+        for client in clients:
+            client.offer(frames, state)
+        self.published += 1
+
+    def _resync(self, state: State) -> None:
+        with self._lock:
+            self._state = state
+            self._last_rev = state.rev
+            self._history.clear()
+            clients = self._clients
+            self._lock.notify_all()
+        for client in clients:
+            client.resync(state)

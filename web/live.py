@@ -1,0 +1,224 @@
+"""Live paths: the websocket at `/ws` and Server-Sent Events at `/api/events`.
+
+`/ws` sends a SNAPSHOT, then every frame from the hub; a window may also send commands
+(`{"type": "COMMAND", "commandId", "path", "body"}` or the UI shorthand `{"type":
+"COMMAND", "commandId", "command", "value"}`), each answered with an ACK in order with
+the frames. Browsers must connect from the console's own origin. SSE sends the same
+frames (`id:` is the rev; `Last-Event-ID` or `?since=` resumes without a snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_sock import ConnectionClosed, Sock
+
+from web.api import search_tracks
+from web.auth import actor_for, current_session, same_origin
+from web.commands import execute
+from web.context import Console, console
+from web.errors import ApiError, error_response
+from web.hub import HubClient, dumps
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE = 15.0  # seconds between SSE comments, so dead readers are noticed
+
+
+def register(app: Flask) -> None:
+    sock = Sock(app)
+
+    @app.before_request
+    def _guard_live() -> Response | None:
+        if request.path != "/ws":
+            return None
+        if not same_origin(request):
+            return error_response("bad_origin", "Connect from the console's own pages.", 403)
+        c = console()
+        if c.hub.client_count >= c.hub.max_clients:
+            return _busy()
+        return None
+
+    sock.route("/ws")(ws_view)
+    app.add_url_rule("/api/events", view_func=events_view, methods=["GET"])
+
+
+def _busy() -> Response:
+    resp = error_response("busy", "Too many windows are connected; try again shortly.", 503)
+    resp.headers["Retry-After"] = "5"
+    return resp
+
+
+def ws_view(ws: Any) -> None:
+    c = console()
+    session = current_session()
+    client = c.hub.connect(staff=bool(session and session.is_staff))
+    if client is None:
+        ws.close(1013, "busy")
+        return
+    actor = actor_for(session, request, "ws")
+    if session is not None:
+        user = c.runtime.state.users.get(session.user_id)
+        prefs = _prefs(user)
+        client.send_private(
+            dumps(
+                {
+                    "type": "AUTH_SUCCESS",
+                    "rev": c.hub.rev,
+                    "payload": {
+                        "userId": session.user_id,
+                        "role": session.role,
+                        "preferences": prefs,
+                    },
+                }
+            )
+        )
+    reader = threading.Thread(
+        target=_read_loop, args=(ws, client, c, actor), name="ws-read", daemon=True
+    )
+    reader.start()
+    try:
+        while not client.closed:
+            text = client.next(timeout=KEEPALIVE)
+            if text is not None:
+                ws.send(text)
+            elif not ws.connected:
+                break
+    except (ConnectionClosed, OSError):
+        pass
+    finally:
+        client.close()
+        ws.close()
+
+
+def _prefs(user: Any) -> dict[str, Any]:
+    from appliance.core.codec import to_data
+
+    return to_data(user.preferences) if user is not None else {}
+
+
+def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
+    try:
+        while not client.closed:
+            text = ws.receive(timeout=None)
+            if text is None:
+                continue
+            answer = handle_incoming(c, client, actor, text)
+            if answer is not None:
+                client.send_private(answer)
+    except (ConnectionClosed, OSError):
+        pass
+    finally:
+        client.close()
+
+
+def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return dumps(
+            {"type": "ERROR", "error": {"code": "invalid_json", "message": "Send JSON objects."}}
+        )
+    if not isinstance(data, dict):
+        return dumps(
+            {"type": "ERROR", "error": {"code": "invalid_body", "message": "Send JSON objects."}}
+        )
+    kind = data.get("type")
+    if kind == "COMMAND":
+        return _command(c, actor, data)
+    if kind == "RESYNC":
+        client.resync(c.hub.state)
+        return None
+    if kind == "PING":
+        return dumps({"type": "PONG", "rev": c.hub.rev})
+    if kind == "SEARCH" and actor.user_id:
+        query = data.get("q")
+        if isinstance(query, str) and 0 < len(query.strip()) <= 200:
+            results = search_tracks(query.strip(), 25)
+            return dumps(
+                {
+                    "type": "SEARCH_RESULTS_UPDATE",
+                    "rev": c.hub.rev,
+                    "payload": {"query": query.strip(), "results": results},
+                }
+            )
+    return dumps(
+        {
+            "type": "ERROR",
+            "error": {"code": "unknown_type", "message": f"Unknown message type {kind!r}."},
+        }
+    )
+
+
+def _command(c: Console, actor: Any, data: dict[str, Any]) -> str:
+    cid = data.get("commandId")
+    path = data.get("path")
+    body = data.get("body", {})
+    if path is None and "command" in data:  # the UI shorthand, as MQTT's cmd payload
+        path = "/api/ui/command"
+        body = {"command": data.get("command"), "value": data.get("value")}
+        for key in ("playId", "expectedRev", "expectedPlayId", "venueId"):
+            if key in data:
+                body[key] = data[key]
+    ack: dict[str, Any] = {"type": "ACK", "commandId": cid}
+    try:
+        if not isinstance(path, str) or not isinstance(body, dict):
+            raise ApiError("invalid_body", "A COMMAND needs path (text) and body (object).")
+        if cid is not None:
+            body = {**body, "commandId": cid}
+        reply = execute(c, path, body, actor)
+    except ApiError as exc:
+        ack.update(ok=False, status=exc.status, rev=c.hub.rev, error=exc.body()["error"])
+        return dumps(ack)
+    from appliance.core.codec import to_data
+
+    ack.update(ok=reply.ok, status=reply.status, rev=reply.rev)
+    if reply.ok:
+        ack["result"] = to_data(reply.result)
+    else:
+        ack["error"] = reply.error
+    return dumps(ack)
+
+
+def events_view() -> Response:
+    c = console()
+    session = current_session()
+    since = _since()
+    client = c.hub.connect(staff=bool(session and session.is_staff), since=since)
+    if client is None:
+        return _busy()
+
+    def stream():
+        try:
+            yield "retry: 2000\n\n"
+            while not client.closed:
+                rev, text = client.next_with_rev(timeout=KEEPALIVE)
+                if text is None:
+                    if client.closed:
+                        break
+                    yield ": keepalive\n\n"
+                    continue
+                head = f"id: {rev}\n" if rev is not None else ""
+                yield f"{head}data: {text}\n\n"
+        finally:
+            client.close()
+
+    resp = Response(stream(), mimetype="text/event-stream")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["X-Accel-Buffering"] = "no"
+    return resp
+
+
+def _since() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("since")
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None

@@ -1,0 +1,71 @@
+"""Schedule routes: the console's calendar reads and edits `schedule_data`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from appliance.core import messages as m
+from appliance.core.codec import to_data
+from appliance.core.schedule import Slot, in_force
+from web.auth import current_actor, session_required, staff_required
+from web.body import LARGE_LIMIT, json_body
+from web.commands import check_venue, guards
+from web.context import console
+from web.errors import ApiError, reply_response
+
+bp = Blueprint("schedule", __name__)
+
+
+def _slot(slot: Slot | None) -> dict[str, Any] | None:
+    if slot is None:
+        return None
+    return {
+        "entryId": slot.entry_id,
+        "action": slot.action,
+        "start": slot.start,
+        "end": slot.end,
+        **to_data(slot.params),
+    }
+
+
+def _now(runtime: Any) -> float:
+    clock = getattr(runtime, "clock", None)  # a remote console's runtime may have none
+    return clock() if callable(clock) else time.time()
+
+
+@bp.post("/api/schedule/update")
+@staff_required
+def update() -> Response:
+    body = json_body(LARGE_LIMIT)
+    check_venue(body, console().runtime.state)
+    data = body.get("scheduleData")
+    if data is None:
+        raise ApiError("missing_field", "scheduleData is required.")
+    msg = m.UpdateSchedule(schedule_data=data, **guards(body, current_actor()))
+    try:
+        return reply_response(console().runtime.submit(msg, timeout=15.0))
+    except TimeoutError:
+        raise ApiError("busy", "The box is busy; try again.", 503) from None
+
+
+@bp.get("/api/schedule")
+@session_required
+def read() -> Response:
+    c = console()
+    state = c.runtime.state
+    if state.venue is None:
+        raise ApiError("not_set_up", "The venue is not set up yet.", 409)
+    default_tz = str(c.config.section("scheduler").get("timezone", c.config.timezone))
+    force = in_force(state.venue.schedule_data, _now(c.runtime), default_tz)
+    now = {k: _slot(getattr(force, k)) for k in ("playlist", "volume", "audio", "event_mode")}
+    return jsonify(
+        {
+            "rev": state.rev,
+            "schedule": to_data(state.venue.schedule_data),
+            "timezone": state.venue.schedule_data.get("timezone") or default_tz,
+            "inForce": {**now, "audioOn": force.audio_on},
+        }
+    )

@@ -1,0 +1,120 @@
+"""Server-side sessions. The browser holds only a random id (HttpOnly, SameSite=Strict
+cookie); the box keeps who that is, the role and the CSRF token. Sessions are kept in a
+small JSON file under the data dir, keyed by a hash of the id, so a staff tablet stays
+logged in across a restart and a copied file does not hand out live cookies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+COOKIE = "djamms_session"
+STAFF_TTL = 12 * 3600  # a shift
+GUEST_TTL = 7 * 24 * 3600
+MAX_SESSIONS = 20_000
+
+
+@dataclass(frozen=True)
+class Session:
+    sid_hash: str
+    user_id: str
+    role: str  # admin|moderator|user
+    csrf_token: str
+    username: str = ""
+    expires_at: float = 0.0
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("admin", "moderator")
+
+
+def _hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+class SessionStore:
+    def __init__(self, path: Path | None, clock=time.time) -> None:
+        self._path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Session] = {}
+        self._load()
+
+    def _load(self) -> None:
+        if self._path is None or not self._path.exists():
+            return
+        try:
+            rows = json.loads(self._path.read_text())
+            now = self._clock()
+            for row in rows:
+                s = Session(**row)
+                if s.expires_at > now:
+                    self._sessions[s.sid_hash] = s
+        except (OSError, ValueError, TypeError):
+            log.warning("console sessions file unreadable; everyone logs in again")
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        tmp = self._path.with_suffix(".tmp")
+        data = json.dumps([asdict(s) for s in self._sessions.values()])
+        try:
+            with open(tmp, "w") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self._path)
+        except OSError:
+            log.exception("could not save console sessions")
+
+    def create(self, user_id: str, role: str, username: str = "") -> tuple[str, Session]:
+        """A new session; returns the raw id (for the cookie) and the session."""
+        sid = secrets.token_urlsafe(32)
+        ttl = STAFF_TTL if role in ("admin", "moderator") else GUEST_TTL
+        session = Session(
+            sid_hash=_hash(sid),
+            user_id=user_id,
+            role=role,
+            csrf_token=secrets.token_urlsafe(24),
+            username=username,
+            expires_at=self._clock() + ttl,
+        )
+        with self._lock:
+            self._expire()
+            self._sessions[session.sid_hash] = session
+            self._save()
+        return sid, session
+
+    def get(self, sid: str | None) -> Session | None:
+        if not sid or len(sid) > 100:
+            return None
+        session = self._sessions.get(_hash(sid))
+        if session is None or session.expires_at <= self._clock():
+            return None
+        return session
+
+    def delete(self, sid: str | None) -> None:
+        if not sid:
+            return
+        with self._lock:
+            if self._sessions.pop(_hash(sid), None) is not None:
+                self._save()
+
+    def _expire(self) -> None:
+        now = self._clock()
+        dead = [k for k, s in self._sessions.items() if s.expires_at <= now]
+        for k in dead:
+            del self._sessions[k]
+        while len(self._sessions) >= MAX_SESSIONS:  # oldest-expiring guests go first
+            oldest = min(self._sessions.values(), key=lambda s: (s.is_staff, s.expires_at))
+            del self._sessions[oldest.sid_hash]

@@ -1,0 +1,74 @@
+"""System routes: backup (streamed archive), restore (multipart, all-or-nothing) and the
+log download for a time range."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from appliance.backup import MAX_RESTORE_BYTES, BackupError, Backups
+from appliance.logs_export import export_logs, parse_time
+from web.auth import admin_required, current_actor, staff_required
+from web.body import json_body
+from web.commands import check_venue
+from web.context import console
+from web.errors import ApiError
+
+bp = Blueprint("system", __name__)
+
+
+def backups() -> Backups:
+    service = console().services.get("backup")
+    if service is None:
+        raise ApiError("unavailable", "Backup is not available on this box.", 503)
+    return service
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+@bp.post("/api/system/backup")
+@admin_required
+def backup() -> Response:
+    check_venue(json_body(), console().runtime.state)
+    chunks = backups().stream()
+    resp = Response(stream_with_context(chunks), mimetype="application/gzip")
+    resp.headers["Content-Disposition"] = f'attachment; filename="djamms-backup-{_stamp()}.tar.gz"'
+    return resp
+
+
+@bp.post("/api/system/restore")
+@admin_required
+def restore() -> Response:
+    service = backups()
+    request.max_content_length = MAX_RESTORE_BYTES
+    check_venue(request.form, console().runtime.state)
+    file = request.files.get("file")
+    if file is None:
+        raise ApiError("missing_field", "Send the backup in the multipart field `file`.")
+    try:
+        result = service.restore(file.stream, current_actor())
+    except BackupError as exc:
+        raise ApiError(exc.code, exc.message, exc.status) from None
+
+    return jsonify({"ok": True, **result})
+
+
+@bp.get("/api/logs/download")
+@staff_required
+def logs_download() -> Response:
+    c = console()
+    check_venue(request.args, c.runtime.state)
+    try:
+        since = parse_time(request.args.get("since"))
+        until = parse_time(request.args.get("until"))
+    except ValueError:
+        raise ApiError("invalid_field", "since and until must be ISO 8601 times.") from None
+    if since is not None and until is not None and until <= since:
+        raise ApiError("invalid_field", "until must be after since.")
+    data = export_logs(c.runtime.state, c.config.data_dir / "logs", since, until)
+    resp = Response(data, mimetype="application/zip")
+    resp.headers["Content-Disposition"] = f'attachment; filename="djamms-logs-{_stamp()}.zip"'
+    return resp
