@@ -1,5 +1,6 @@
-"""`Jukebox`: a whole box for tests, built by `bootstrap.build` with the real library and
-mpv mixer (vo=null), a FileStore on a temp dir, optionally playing into a `PulseServer`.
+"""`Jukebox`: a box for tests, built by `bootstrap.build` with the real library and mpv
+mixer (vo=null) as its only adapters, a FileStore on a temp dir, optionally playing into
+a `PulseServer`.
 
     box = Jukebox(tmp_path, media_dir=..., pulse=pulse).start()
     box.set("crossfade_time", 2)
@@ -25,6 +26,8 @@ from appliance.bootstrap import Box, build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
+from appliance.library.factory import build_library
+from appliance.player.factory import build_player
 from appliance.runtime import Reply
 
 STAFF = m.Actor(user_id="staff", role="admin", source="web")
@@ -66,12 +69,18 @@ class Jukebox:
             for key, value in self.pulse.env.items():
                 self._saved_env[key] = os.environ.get(key)
                 os.environ[key] = value
-        self.box = build(self.config)
+        # The player and its library only: the console, panel and scheduler have rigs of
+        # their own, and a console here would want the port.
+        self.box = build(self.config, adapters=[build_library, build_player])
         self.events: list[tuple[str, dict[str, Any]]] = []  # every published event, in order
         self._events_sub = self.box.runtime.subscribe(maxsize=100_000, name="test-events")
         self._events_thread = threading.Thread(target=self._collect, daemon=True)
         self._events_thread.start()
-        self.box.start()
+        try:
+            self.box.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _collect(self) -> None:
