@@ -3,6 +3,8 @@ the whole box skipping what cannot be fetched without dead air."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from appliance.library.cache import MediaCache
@@ -156,3 +158,30 @@ def test_a_file_that_fails_to_load_reports_player_error_and_the_next_starts(
         box.wait_for(lambda s: box.playing() == "b-good", timeout=30)
         errors = box.log_entries("player_error")
     assert errors and errors[0]["video_id"] == "a-broken"
+
+
+def test_a_hung_deck_is_rebuilt_and_resumes_near_the_position(tmp_path: Path) -> None:
+    """The deck's sound server freezes (SIGSTOP): the deck's clock stops although it
+    should be playing; after `stall_timeout` it is rebuilt, and once sound is back the
+    track goes on from where it stopped, not from the start."""
+    media = tmp_path / "media"
+    make_track(media / "[hang-me, Test, Long Tone].wav", seconds=30)
+    with PulseServer(tmp_path / "pulse") as pulse:
+        player = {"stall_timeout": 2}
+        with Jukebox(tmp_path, media_dir=media, pulse=pulse, player=player) as box:
+            box.wait_for(
+                lambda s: box.mixer.live is not None and box.mixer.live.deck.position() > 2.0, 40
+            )
+            play_id = box.state.venue.now_playing.play_id
+            frozen_at = box.mixer.live.deck.position()
+            os.kill(pulse.proc.pid, signal.SIGSTOP)
+            try:
+                box.wait_for(lambda s: "player_deck_rebuilt" in box.log_types(), timeout=30)
+            finally:
+                os.kill(pulse.proc.pid, signal.SIGCONT)
+            rebuilt = box.log_entries("player_deck_rebuilt")[0]
+            live = box.mixer.live
+            box.wait_for(lambda s: live.deck.position() > frozen_at + 1.0, timeout=30)
+            assert box.state.venue.now_playing.play_id == play_id
+    assert rebuilt["reason"] == "stalled"
+    assert abs(rebuilt["position"] - frozen_at) <= 1.0, (rebuilt, frozen_at)
