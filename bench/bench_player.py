@@ -111,7 +111,7 @@ def _handovers(samples, rate: int) -> tuple[list[tuple[int, int]], float, list[l
 
 
 def bench_transitions(root: Path, pulse: PulseServer) -> None:
-    samples, rate = _alternating(root / "xfade", pulse, 2, 4)
+    samples, rate = _alternating(root / "xfade", pulse, 2, 5)
     handovers, threshold, tones = _handovers(samples, rate)
     errors = [abs((end - on) * 0.02 - 2.0) * 1000 for on, end in handovers]
     first = first_at_or_above(tones[0], -40)
@@ -119,7 +119,7 @@ def bench_transitions(root: Path, pulse: PulseServer) -> None:
     report("crossfade_transitions_measured", len(errors), "count", 4)
     report("dropouts_during_crossfade_run", sum(dips(t, threshold, first, len(t)) for t in tones),
            "count", 0)  # fmt: skip
-    samples, rate = _alternating(root / "gapless", pulse, 0, 4)
+    samples, rate = _alternating(root / "gapless", pulse, 0, 5)
     handovers, _, _ = _handovers(samples, rate)
     level = rms_db(samples, rate, 0.005)
     on = first_at_or_above(level, -40)

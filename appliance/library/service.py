@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 LIBRARY = m.Actor(user_id="library", role="admin", source="player")
 PROGRESS_EVERY = 1.0  # s between download_progress notices per video
+FIRST_SCAN_WAIT = 120.0  # s a fetch waits for the first scan (demo media may be encoding)
 
 
 class LibraryService:
@@ -176,6 +177,13 @@ class LibraryService:
     # -- downloads -------------------------------------------------------------------------
 
     def _download(self, video_id: str) -> tuple[Path, TrackInfo]:
+        # Right after start the folder may not be scanned yet: a local track asked for
+        # then (resuming after a restart) must be found there, not looked for online.
+        self.scanned.wait(timeout=FIRST_SCAN_WAIT)
+        path = self.locate(video_id)
+        track = self._known_track(video_id)
+        if path is not None and track is not None:
+            return path, track
         return self.resolver.download(video_id, self._progress)
 
     def _progress(self, video_id: str, d: dict[str, Any]) -> None:

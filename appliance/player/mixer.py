@@ -40,16 +40,15 @@ from appliance.core.outputs import (
     Seek,
     StopPlayback,
 )
-from appliance.player import stops
+from appliance.player import stops, ticks
 from appliance.player.deck import DeckOutput, MpvDeck
-from appliance.player.recovery import check_decks, on_deck_event, preload_next
+from appliance.player.recovery import on_deck_event
 from appliance.player.slot import CUT_FADE, MediaSource, Ramp, Slot
 from appliance.player.standin import PLAYER
 from appliance.player.tuning import audio_filters, display_properties, window_properties
 
 log = logging.getLogger(__name__)
 
-LEAD = 0.6  # s: how early TrackEnded is reported, so the next PlayTrack is here in time
 SKIP_FADE = 1.0  # s: the longest crossfade a skip gets
 GAPLESS_LEAD = 0.015  # s: start the next deck this much early to hide the unpause latency
 GAPLESS_MIN_LEFT = 0.15  # s: less than this left and the next file is started on the other deck
@@ -97,7 +96,7 @@ class Mixer:
         self._thread: threading.Thread | None = None
         self._last_status = 0.0
         self._last_state = ""
-        self._last_heartbeat = 0.0
+        self.last_heartbeat = 0.0
         self.af = ""
         self._early: list[Effect] = []
 
@@ -141,6 +140,11 @@ class Mixer:
     # -- effects (the runtime's sink thread) ------------------------------------------------
 
     def __call__(self, effects: tuple[Effect, ...], state: State) -> None:
+        if any(isinstance(e, EmergencyStop) for e in effects):
+            # Silence before waiting for the lock (a tick may hold it): libmpv calls are
+            # thread-safe, and a pause is heard at once.
+            for slot in list(self.slots):
+                slot.deck.pause()
         with self._lock:
             if not self.slots:  # the runtime starts before the adapters: hold until start()
                 self._early.extend(effects)
@@ -243,11 +247,11 @@ class Mixer:
         if not playing or effect.transition == "cut" or outgoing is None:
             if outgoing is not None:
                 self.fade_slot(outgoing, CUT_FADE)
-            self._begin(target, 0.0)
+            self.begin(target, 0.0)
         elif effect.transition == "skip":
             fade = min(cf, SKIP_FADE)
             self.fade_slot(outgoing, fade if fade > 0 else CUT_FADE)
-            self._begin(target, fade)
+            self.begin(target, fade)
         else:
             left = outgoing.deck.remaining() or 0.0
             target.fade = min(cf, left)
@@ -255,7 +259,7 @@ class Mixer:
                 target.fade + self.volume_latency if cf > 0 else GAPLESS_LEAD
             )
             if left <= target.begin_when_left:
-                self._begin(target, target.fade)
+                self.begin(target, target.fade)
 
     def _gapless(self, effect: PlayTrack, path: Path) -> bool:
         """crossfade_time = 0: the live deck's mpv plays on into the next file (gapless
@@ -287,7 +291,7 @@ class Mixer:
         slot.deck.drop_finished()
         self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
 
-    def _begin(self, slot: Slot, fade: float) -> None:
+    def begin(self, slot: Slot, fade: float) -> None:
         """Unpause `slot` (ramping in over `fade`) and ramp out whatever else plays."""
         slot.begin_when_left = None
         for other in self.slots:
@@ -339,7 +343,7 @@ class Mixer:
             with self._lock:
                 try:
                     self._drain_deck_events()
-                    timeout = self._tick(time.monotonic())
+                    timeout = ticks.tick(self, time.monotonic())
                 except Exception:  # a bad moment must not stop the music for good
                     log.exception("mixer tick failed")
                     timeout = 0.1
@@ -356,63 +360,6 @@ class Mixer:
             slot = self._slot_of(deck)
             if slot is not None:
                 on_deck_event(self, slot, kind, data)
-
-    def _tick(self, now: float) -> float:
-        check_decks(self, now)
-        timeout = 0.1
-        for slot in self.slots:
-            if slot.begin_when_left is not None:
-                timeout = min(timeout, self._scheduled_start(slot))
-            if slot.ramp is not None:
-                gain, done = slot.ramp.gain(now)
-                slot.deck.set_level(gain=gain)
-                timeout = 0.01
-                if done:
-                    slot.ramp = None
-                    if slot.stop_after_ramp:
-                        slot.deck.stop()
-                        slot.clear()
-        live = self.live
-        if live is not None and live.play_id and live.started:
-            self._check_end(live)
-            self.report_status(live, self._live_state(live))
-        if now - self._last_heartbeat >= self.heartbeat_every:
-            self._last_heartbeat = now
-            self.post(
-                m.Heartbeat(
-                    player_id=self.player_id,
-                    position=live.position if live else 0.0,
-                    play_id=live.play_id if live else "",
-                    actor=PLAYER,
-                )
-            )
-        preload_next(self)
-        return timeout
-
-    def _scheduled_start(self, slot: Slot) -> float:
-        outgoing = next((s for s in self.slots if s is not slot and s.play_id), None)
-        left = outgoing.deck.remaining() if outgoing is not None else None
-        wanted = slot.begin_when_left or 0.0
-        if left is None or left <= wanted + 0.002 or outgoing.deck.eof:
-            self._begin(slot, slot.fade)
-            return 0.01
-        return max(0.001, min(0.01, (left - wanted) / 2))
-
-    def _check_end(self, live: Slot) -> None:
-        if live.end_reported or self.transport != "playing" or live.deck.paused:
-            return
-        if any(s is not live and s.play_id for s in self.slots):
-            return  # the previous track is still fading out: its deck is not free yet
-        left = live.deck.remaining()
-        cf = float(self.settings.crossfade_time)
-        if live.deck.eof or (left is not None and left <= cf + LEAD):
-            live.end_reported = True
-            self.post(m.TrackEnded(play_id=live.play_id, reason="eof", actor=PLAYER))
-
-    def _live_state(self, live: Slot) -> str:
-        if self.transport == "paused" or live.deck.paused:
-            return "paused"
-        return "buffering" if live.deck.buffering else "playing"
 
     def report_status(self, slot: Slot, state: str, force: bool = False) -> None:
         now = time.monotonic()

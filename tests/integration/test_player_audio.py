@@ -15,6 +15,7 @@ from tests.support.pulse import (
     end_after,
     first_at_or_above,
     longest_gap,
+    onset,
     pulse_fixture,  # noqa: F401 - the `pulse` fixture
     rms_db,
     silent_from,
@@ -68,7 +69,7 @@ def test_crossfade_overlaps_for_crossfade_time(tmp_path: Path, pulse: PulseServe
     assert a_on >= 0, "the first track was never heard"
     a_level = steady_db(low, a_on + 10, a_on + 60)
     threshold = a_level - 50
-    b_on = first_at_or_above(high, threshold, a_on + 25)  # past the first track's onset
+    b_on = onset(high, threshold, a_on + 25)  # sustained, past the first track's onset
     assert b_on > a_on, "the second track was never heard"
     a_end = end_after(low, threshold, a_on)
     assert a_end > b_on, "the first track had stopped before the second began: no crossfade"

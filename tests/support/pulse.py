@@ -341,3 +341,14 @@ def dips(levels: Sequence[float], threshold: float, start: int, end: int, hold: 
                 count += 1
             run = 0
     return count
+
+
+def onset(levels: Sequence[float], threshold: float, start: int = 0, hold: int = 10) -> int:
+    """First window from `start` that begins at least `hold` windows at or above
+    `threshold`: where a sound really starts, not a click. -1 if none."""
+    run = 0
+    for i in range(start, len(levels)):
+        run = run + 1 if levels[i] >= threshold else 0
+        if run >= hold:
+            return i - hold + 1
+    return -1
