@@ -63,8 +63,9 @@ class DeckOutput:
         if self.video == "null":
             opts["vo"] = "null"
         else:
-            opts["vo"] = "gpu"
-            opts["profile"] = "fast"
+            # gpu (its defaults, bilinear scaling and no debanding, suit a Pi); null where
+            # there is no screen, so a headless box still plays the sound
+            opts["vo"] = "gpu,null"
         return opts
 
 

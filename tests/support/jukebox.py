@@ -43,6 +43,7 @@ class Jukebox:
         player: dict[str, Any] | None = None,
         library: dict[str, Any] | None = None,
         cache_max_mb: int = 512,
+        video: str = "null",
     ) -> None:
         self.root = Path(root)
         self.pulse = pulse
@@ -52,7 +53,7 @@ class Jukebox:
             data_dir=self.root / "data",
             media_dir=media,
             audio="pulse" if pulse is not None else "null",
-            video="null",
+            video=video,
             demo_media=False,
             cache_max_mb=cache_max_mb,
             sections={
