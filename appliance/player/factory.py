@@ -10,7 +10,7 @@ for it, since a paused stream is dropped at the sound server), `alsa_device`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,15 @@ class FileSource:
         pass
 
 
-def deck_output(config: Config, environ: dict[str, str] | None = None) -> DeckOutput:
+def has_screen(environ: Mapping[str, str], dri: Path = Path("/dev/dri")) -> bool:
+    """A display server, or a DRM device to draw on. Without one mpv's video probing
+    fails (and on some builds closes descriptors it does not own), so video is off."""
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return True
+    return any(dri.glob("card*")) if dri.is_dir() else False
+
+
+def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> DeckOutput:
     env = os.environ if environ is None else environ
     section: dict[str, Any] = dict(config.section("player"))
     device = ""
@@ -60,7 +68,7 @@ def deck_output(config: Config, environ: dict[str, str] | None = None) -> DeckOu
         device = f"alsa/{section.get('alsa_device', 'default')}"
     return DeckOutput(
         audio=config.audio,
-        video=config.video,
+        video=config.video if has_screen(env) else "null",
         audio_device=device,
         audio_buffer=float(section.get("audio_buffer", 0.2)),
         hwdec=str(section.get("hwdec", "auto-safe")),

@@ -1,38 +1,26 @@
-"""One MpvDeck and the mixer with the box's default video output (`auto`): on a machine
-without a screen mpv falls back to no video and the sound still plays."""
+"""The mixer with the box's default video output (`auto`): on a machine without a screen
+video is off and the sound still plays; with a screen the decks draw with vo=gpu."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
-from appliance.player.deck import DeckOutput, MpvDeck
+from appliance.config import Config
+from appliance.player.factory import deck_output, has_screen
 from tests.support.jukebox import Jukebox
 from tests.support.media import make_track
 
 
-def test_a_deck_with_video_auto_plays_where_there_is_no_screen(tmp_path: Path) -> None:
-    clip = make_track(tmp_path / "clip.mp4", seconds=3)
-    events: list[tuple[str, dict[str, Any]]] = []
-    ended = threading.Event()
-
-    def listen(deck: MpvDeck, kind: str, data: dict[str, Any]) -> None:
-        events.append((kind, data))
-        if kind == "end":
-            ended.set()
-
-    deck = MpvDeck("A", DeckOutput(audio="null", video="auto"), listen)
-    try:
-        deck.load(clip, 0.0, paused=False)
-        deadline = time.monotonic() + 30
-        while deck.position() < 1.0 and not ended.is_set() and time.monotonic() < deadline:
-            ended.wait(0.05)  # the deck has no event for "one second played"
-        assert deck.position() >= 1.0, events
-        assert all(d.get("reason") != "error" for k, d in events if k == "end"), events
-    finally:
-        deck.terminate()
+def test_video_auto_draws_only_where_there_is_a_screen(tmp_path: Path) -> None:
+    assert not has_screen({}, dri=tmp_path / "no-dri")
+    assert has_screen({"WAYLAND_DISPLAY": "wayland-0"}, dri=tmp_path / "no-dri")
+    (tmp_path / "dri").mkdir()
+    assert not has_screen({}, dri=tmp_path / "dri")
+    (tmp_path / "dri" / "card0").touch()
+    assert has_screen({}, dri=tmp_path / "dri")
+    with_screen = deck_output(Config(video="auto"), {"DISPLAY": ":0"})
+    assert with_screen.mpv_options()["vo"] == "gpu,null"  # null if the screen fails
+    assert deck_output(Config(video="null"), {"DISPLAY": ":0"}).mpv_options()["vo"] == "null"
 
 
 def test_the_mixer_with_video_auto_plays_one_track_after_another(tmp_path: Path) -> None:
