@@ -78,6 +78,7 @@ def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
     from appliance.backup import build_backups
+    from appliance.cloud.factory import build_appwrite_mirror, build_cloud_link
     from appliance.content import build_content
     from appliance.library.factory import build_library
     from appliance.library.importer import build_importer
@@ -97,6 +98,8 @@ def default_adapters() -> list[AdapterFactory]:
         build_backups,
         build_scheduler,
         build_console,
+        build_cloud_link,
+        build_appwrite_mirror,
         build_sdnotify,
     ]
 

@@ -52,7 +52,8 @@ def create_app(
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(
-        SOCK_SERVER_OPTIONS={"ping_interval": 20, "max_message_size": 64 * 1024},
+        # no ping thread of its own: the window's writer pings, so one thread writes
+        SOCK_SERVER_OPTIONS={"max_message_size": 64 * 1024},
         SEND_FILE_MAX_AGE_DEFAULT=300,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

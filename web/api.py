@@ -47,8 +47,9 @@ for _path in ROUTES:
 
 
 def _state() -> State:
-    c = console()
-    return c.hub.state if c.hub.running else c.runtime.state
+    # the runtime's latest, not the hub's: a client that was just told rev N must not
+    # read an older state back (the hub may still be sending rev N out)
+    return console().runtime.state
 
 
 def _venue_or_409(state: State) -> Any:
@@ -145,10 +146,22 @@ def local_search(state: State, query: str, limit: int) -> list[dict[str, Any]]:
 
 
 def search_tracks(query: str, limit: int) -> list[dict[str, Any]]:
+    """The library's matches (local files, cache) first, then the venue's playlists and
+    queues, one entry per video."""
+    found: list[dict[str, Any]] = []
     library = console().services.get("library")
     if library is not None:
-        return list(library.search(query, limit))
-    return local_search(_state(), query, limit)
+        try:
+            found = list(library.search(query, limit))
+        except ValueError:
+            found = []
+    seen = {str(t.get("video_id")) for t in found}
+    for track in local_search(_state(), query, limit):
+        if len(found) >= limit:
+            break
+        if track["video_id"] not in seen:
+            found.append(track)
+    return found
 
 
 @bp.get("/api/search")

@@ -75,7 +75,9 @@ def login() -> Response:
     c.logins.succeeded(address)
     sid, session = c.sessions.create(user.user_id, user.role, user.username)
     c.runtime.submit(m.UserLoggedIn(user_id=user.user_id, actor=actor_for(session, request)))
-    c.first_pin = ""  # staff are in: the screen page stops showing the first-start PIN
+    if c.first_pin:  # staff are in: the screen page stops showing the first-start PIN
+        c.first_pin = ""
+        c.runtime.submit(m.SystemNotice(status="first_pin_used"))
     return _with_cookie(session, sid)
 
 

@@ -56,7 +56,8 @@ def req_str(body: Mapping[str, Any], key: str, max_len: int = 200) -> str:
 
 
 def opt_str(body: Mapping[str, Any], key: str, max_len: int = 200, default: str = "") -> str:
-    if body.get(key) is None:
+    value = body.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
         return default
     return req_str(body, key, max_len)
 

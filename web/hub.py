@@ -14,15 +14,15 @@ import json
 import logging
 import threading
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from appliance.core.model import State
 from appliance.core.views import render_event, snapshot_payload
+from web.outbox import Frame, HubClient
+from web.wire import encode
 
 log = logging.getLogger(__name__)
 
-STAFF_ONLY = frozenset({"LOG_ENTRY"})  # log lines carry addresses and user ids
 CLIENT_QUEUE = 256
 HISTORY = 4096
 
@@ -40,92 +40,6 @@ class RuntimeLike(Protocol):
 
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), default=str)
-
-
-@dataclass(frozen=True)
-class Frame:
-    rev: int
-    prev: int
-    type: str
-    text: str
-
-    @property
-    def staff_only(self) -> bool:
-        return self.type in STAFF_ONLY
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    state: State
-
-
-class HubClient:
-    """One window's outbox. Filled by the hub thread, drained by the window's thread."""
-
-    def __init__(self, hub: SyncHub, staff: bool, maxsize: int, state: State) -> None:
-        self.hub = hub
-        self.staff = staff
-        self.maxsize = maxsize
-        self._items: deque[Frame | _Snapshot | str] = deque([_Snapshot(state)])
-        self._cond = threading.Condition()
-        self.closed = False
-        self.resyncs = 0
-
-    def offer(self, frames: list[Frame], state: State) -> None:
-        with self._cond:
-            if self.closed:
-                return
-            wanted = [f for f in frames if self.staff or not f.staff_only]
-            if not wanted:
-                return
-            if len(self._items) + len(wanted) > self.maxsize:
-                self._items.clear()
-                self._items.append(_Snapshot(state))
-                self.resyncs += 1
-            else:
-                self._items.extend(wanted)
-            self._cond.notify()
-
-    def resync(self, state: State) -> None:
-        with self._cond:
-            self._items.clear()
-            self._items.append(_Snapshot(state))
-            self._cond.notify()
-
-    def start_with(self, frames: list[Frame]) -> None:
-        with self._cond:
-            self._items.clear()
-            self._items.extend(frames)
-
-    def send_private(self, text: str) -> None:
-        """An answer for this window only (ACK, AUTH_SUCCESS), in order with the rest."""
-        with self._cond:
-            self._items.append(text)
-            self._cond.notify()
-
-    def next(self, timeout: float | None = None) -> str | None:
-        """The next text to send, or None on timeout or once closed."""
-        return self.next_with_rev(timeout)[1]
-
-    def next_with_rev(self, timeout: float | None = None) -> tuple[int | None, str | None]:
-        """The next text and the rev it brings the window to (None for private answers)."""
-        with self._cond:
-            if not self._items and not self.closed:
-                self._cond.wait(timeout)
-            if not self._items:
-                return None, None
-            item = self._items.popleft()
-        if isinstance(item, Frame):
-            return item.rev, item.text
-        if isinstance(item, _Snapshot):
-            return item.state.rev, self.hub.snapshot_text(item.state)
-        return None, item
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-        self.hub.disconnect(self)
 
 
 class SyncHub:
@@ -146,6 +60,7 @@ class SyncHub:
         self._last_rev = self._state.rev
         self._snap_lock = threading.Lock()
         self._snap_cache: tuple[State, str] | None = None
+        self._snap_wire: dict[str, tuple[str, bytes]] = {}
         self._sub: Subscription | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -223,6 +138,17 @@ class SyncHub:
             text = dumps({"type": "SNAPSHOT", "rev": state.rev, "payload": snapshot_payload(state)})
             self._snap_cache = (state, text)
             return text
+
+    def snapshot_wire(self, state: State, kind: str) -> bytes:
+        """The SNAPSHOT's bytes for a wire kind, made once per state and kind."""
+        text = self.snapshot_text(state)
+        with self._snap_lock:
+            held = self._snap_wire.get(kind)
+            if held is not None and held[0] is text:
+                return held[1]
+            data = encode(kind, text, state.rev)
+            self._snap_wire[kind] = (text, data)
+            return data
 
     # -- long-poll and resume --------------------------------------------------------
 

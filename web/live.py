@@ -17,12 +17,16 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_sock import ConnectionClosed, Sock
 
+from appliance.core.codec import to_data
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
 from web.commands import execute
 from web.context import Console, console
 from web.errors import ApiError, error_response
-from web.hub import HubClient, dumps
+from web.hub import dumps
+from web.outbox import HubClient
+from web.server import TAKEN_OVER
+from web.wire import SSE_HEAD, SSE_KEEPALIVE, WS_PING
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ def _busy() -> Response:
 
 
 def ws_view(ws: Any) -> None:
+    request.environ[TAKEN_OVER] = True
     c = console()
     session = current_session()
     client = c.hub.connect(staff=bool(session and session.is_staff))
@@ -81,13 +86,10 @@ def ws_view(ws: Any) -> None:
         target=_read_loop, args=(ws, client, c, actor), name="ws-read", daemon=True
     )
     reader.start()
+    client.attach(ws.sock, "ws")
     try:
-        while not client.closed:
-            text = client.next(timeout=KEEPALIVE)
-            if text is not None:
-                ws.send(text)
-            elif not ws.connected:
-                break
+        while client.pump(KEEPALIVE, WS_PING):
+            pass
     except (ConnectionClosed, OSError):
         pass
     finally:
@@ -96,8 +98,6 @@ def ws_view(ws: Any) -> None:
 
 
 def _prefs(user: Any) -> dict[str, Any]:
-    from appliance.core.codec import to_data
-
     return to_data(user.preferences) if user is not None else {}
 
 
@@ -174,8 +174,6 @@ def _command(c: Console, actor: Any, data: dict[str, Any]) -> str:
     except ApiError as exc:
         ack.update(ok=False, status=exc.status, rev=c.hub.rev, error=exc.body()["error"])
         return dumps(ack)
-    from appliance.core.codec import to_data
-
     ack.update(ok=reply.ok, status=reply.status, rev=reply.rev)
     if reply.ok:
         ack["result"] = to_data(reply.result)
@@ -187,30 +185,25 @@ def _command(c: Console, actor: Any, data: dict[str, Any]) -> str:
 def events_view() -> Response:
     c = console()
     session = current_session()
-    since = _since()
-    client = c.hub.connect(staff=bool(session and session.is_staff), since=since)
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:
+        return error_response("no_stream", "This server cannot stream events.", 501)
+    client = c.hub.connect(staff=bool(session and session.is_staff), since=_since())
     if client is None:
         return _busy()
-
-    def stream():
-        try:
-            yield "retry: 2000\n\n"
-            while not client.closed:
-                rev, text = client.next_with_rev(timeout=KEEPALIVE)
-                if text is None:
-                    if client.closed:
-                        break
-                    yield ": keepalive\n\n"
-                    continue
-                head = f"id: {rev}\n" if rev is not None else ""
-                yield f"{head}data: {text}\n\n"
-        finally:
-            client.close()
-
-    resp = Response(stream(), mimetype="text/event-stream")
-    resp.headers["Cache-Control"] = "no-cache"
-    resp.headers["X-Accel-Buffering"] = "no"
-    return resp
+    # the answer is written straight to the socket, like a websocket: the same bytes
+    # for every client, made once per event
+    request.environ[TAKEN_OVER] = True
+    client.attach(sock, "sse")
+    try:
+        sock.sendall(SSE_HEAD)
+        while client.pump(KEEPALIVE, SSE_KEEPALIVE):
+            pass
+    except OSError:
+        pass
+    finally:
+        client.close()
+    return Response(status=200)
 
 
 def _since() -> int | None:

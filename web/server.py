@@ -25,12 +25,33 @@ SOCKET_TIMEOUT = 60.0  # seconds a client may stay silent (websocket pings every
 
 class _Handler(WSGIRequestHandler):
     timeout = SOCKET_TIMEOUT
+    server_version = "DJAMMS"
+    sys_version = ""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s %s", self.address_string(), self.requestline, code)
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         log.debug("http: " + format, *args)
+
+
+TAKEN_OVER = "djamms.socket_taken_over"  # set by a view that took the socket (websocket)
+
+
+def _without_trailing_response(app: Any) -> Any:
+    """After a websocket ends, the socket carries websocket frames: an HTTP response
+    written there would reach the browser as a broken frame. Dropping the connection
+    quietly is how Werkzeug's handler is told to write nothing."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        result = app(environ, start_response)
+        if environ.get(TAKEN_OVER):
+            if hasattr(result, "close"):
+                result.close()
+            raise ConnectionAbortedError("websocket finished")
+        return result
+
+    return wrapped
 
 
 def _refusal() -> bytes:
@@ -53,7 +74,8 @@ class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
     def __init__(self, host: str, port: int, app: Any, max_connections: int = 650) -> None:
         listener = socket.create_server((host, port), backlog=512, reuse_port=False)
         self._listener = listener  # keep it alive: the server wraps its descriptor
-        super().__init__(host, port, app, handler=_Handler, fd=listener.fileno())
+        wrapped = _without_trailing_response(app)
+        super().__init__(host, port, wrapped, handler=_Handler, fd=listener.fileno())
         self.max_connections = max_connections
         self.active = 0
         self.refused = 0

@@ -68,25 +68,33 @@ class RunningBox:
 
 def box_config(data_dir: Path, port: int = 0, **changes: Any) -> Config:
     sections = {"web": dict(WEB_SECTION, **changes.pop("web", {}))}
-    return Config(
-        data_dir=data_dir,
-        media_dir=data_dir / "media",
-        host="127.0.0.1",
-        port=port,
-        player="standin",
-        admin_pin=STAFF_PIN,
-        demo_media=False,
-        sections=sections,
-        **changes,
-    )
+    fields: dict[str, Any] = {
+        "data_dir": data_dir,
+        "media_dir": data_dir / "media",
+        "host": "127.0.0.1",
+        "port": port,
+        "player": "standin",
+        "admin_pin": STAFF_PIN,
+        "demo_media": False,
+        "sections": sections,
+    }
+    fields.update(changes)
+    return Config(**fields)
 
 
-def start_box(data_dir: Path, port: int = 0, **changes: Any) -> RunningBox:
-    """The box and its console in this process; stop it with `.stop()`."""
+def start_box(
+    data_dir: Path, port: int = 0, services: dict[str, Any] | None = None, **changes: Any
+) -> RunningBox:
+    """The box and its console in this process (with `services` registered, e.g. a fake
+    library); stop it with `.stop()`."""
     from appliance.player.factory import build_player
     from web.adapter import build_console
 
-    box = build(box_config(data_dir, port, **changes), adapters=[build_player, build_console])
+    def register_services(box: Box) -> None:
+        box.services.update(services or {})
+
+    adapters = [register_services, build_player, build_console]
+    box = build(box_config(data_dir, port, **changes), adapters=adapters)
     box.start()
     running = RunningBox(box, "", 0)
     port = running.console.port
@@ -98,7 +106,7 @@ def start_box(data_dir: Path, port: int = 0, **changes: Any) -> RunningBox:
 
 @contextmanager
 def running_box(data_dir: Path, **changes: Any) -> Iterator[RunningBox]:
-    running = start_box(data_dir, **changes)
+    running = start_box(data_dir, **changes)  # services=... passes through
     try:
         yield running
     finally:
@@ -124,9 +132,33 @@ class BoxProcess:
         return self.proc.returncode
 
 
-def start_box_process(data_dir: Path, port: int | None = None, *args: str) -> BoxProcess:
-    """`python -m appliance run` on 127.0.0.1:<port>; stop it with `.stop()`."""
+def place_media(media_dir: Path, tracks: list[dict[str, Any]]) -> None:
+    """Files named in the library's convention `[id, Artist, Title].mp4`, so the box's
+    library knows these tracks without the network (the stand-in player plays nothing)."""
+    media_dir.mkdir(parents=True, exist_ok=True)
+    seed = media_dir / ".seed.mp4"  # one real 10-minute clip (1 fps, black, silent)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=64x36:d=600:r=1",
+         "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "600", "-shortest",
+         "-c:v", "mpeg4", "-c:a", "aac", "-b:a", "8k", str(seed)],
+        check=True, timeout=60,
+    )
+    for t in tracks:
+        artist = t.get("artist", "").replace(" ", "_")
+        title = t.get("title", "").replace(" ", "_")
+        target = media_dir / f"[{t['video_id']}, {artist}, {title}].mp4"
+        if not target.exists():
+            os.link(seed, target)
+
+
+def start_box_process(
+    data_dir: Path, port: int | None = None, *args: str, media: list[dict[str, Any]] = ()
+) -> BoxProcess:
+    """`python -m appliance run` on 127.0.0.1:<port> with `media` in its library folder;
+    stop it with `.stop()`."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    if media:
+        place_media(data_dir / "media", list(media))
     port = port or free_port()
     cfg = data_dir.parent / f"{data_dir.name}-box.toml"
     cfg.write_text("[web]\nmdns = false\n")
@@ -158,8 +190,23 @@ def start_box_process(data_dir: Path, port: int | None = None, *args: str) -> Bo
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(url, 60.0, proc)
+        if media:
+            wait_for_library(url, list(media)[-1]["video_id"])
     except Exception:
         proc.kill()
         proc.wait(5)
         raise
     return BoxProcess(proc, url, port, data_dir, log_path)
+
+
+def wait_for_library(url: str, video_id: str, timeout: float = 60.0) -> None:
+    """Until the box's library has scanned its folder (search finds `video_id`)."""
+    s = requests.Session()
+    s.post(url + "/api/auth/guest", json={"name": "probe"}, timeout=10)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = s.get(url + "/api/search", params={"q": video_id}, timeout=10).json()
+        if any(t.get("video_id") == video_id for t in found.get("results", [])):
+            return
+        time.sleep(0.2)  # the scan reports nothing we could wait on
+    raise TimeoutError(f"the library never listed {video_id}")

@@ -4,10 +4,10 @@ emit an event (clients detect rev gaps), volatile changes stay volatile, playlis
 from __future__ import annotations
 
 import pytest
-from engine_kit import ADMIN, MOD, PLAYER, Driver, patron, playing_venue, track, vids
 
 from appliance.core import messages as m
 from appliance.core.engine import Step, handles, step
+from tests.unit.engine_kit import ADMIN, MOD, PLAYER, Driver, patron, playing_venue, track, vids
 
 
 def test_stale_expected_rev_is_a_conflict_carrying_the_current_rev() -> None:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from engine_kit import ADMIN, MOD, PLAYER, Driver, now_vid, patron, playing_venue, track, vids
 
 from appliance.core import messages as m
 from appliance.core.outputs import PlayTrack, Prefetch, StopPlayback
+from tests.unit.engine_kit import (
+    ADMIN,
+    MOD,
+    PLAYER,
+    Driver,
+    now_vid,
+    patron,
+    playing_venue,
+    track,
+    vids,
+)
 
 
 def test_priority_first_oldest_first_then_active() -> None:

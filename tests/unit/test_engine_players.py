@@ -3,11 +3,18 @@ position checkpoint, Boot (resume at the last position)."""
 
 from __future__ import annotations
 
-from engine_kit import ADMIN, PLAYER, Driver, effects_of, event_types, patron, playing_venue
-
 from appliance.core import messages as m
 from appliance.core.outputs import ApplySettings, PlayTrack, Prefetch
 from appliance.core.players import checkpoint_message
+from tests.unit.engine_kit import (
+    ADMIN,
+    PLAYER,
+    Driver,
+    effects_of,
+    event_types,
+    patron,
+    playing_venue,
+)
 
 
 def test_first_player_to_register_becomes_active() -> None:

@@ -4,9 +4,9 @@ clear active (never touches requests)."""
 from __future__ import annotations
 
 import pytest
-from engine_kit import ADMIN, MOD, Driver, now_vid, patron, playing_venue, track, vids
 
 from appliance.core import messages as m
+from tests.unit.engine_kit import ADMIN, MOD, Driver, now_vid, patron, playing_venue, track, vids
 
 
 def test_each_queue_item_has_its_own_id_even_for_the_same_video() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from engine_kit import ADMIN, MOD, Driver, patron, playing_venue, track, vids
 
 from appliance.core import messages as m
+from tests.unit.engine_kit import ADMIN, MOD, Driver, patron, playing_venue, track, vids
 
 
 def _full_priority_queue(d: Driver, n: int) -> None:

@@ -3,10 +3,9 @@ toggling off restores the playlist order."""
 
 from __future__ import annotations
 
-from engine_kit import ADMIN, Driver, now_vid, playing_venue, track, vids
-
 from appliance.core import messages as m
 from appliance.core.queue import shuffled
+from tests.unit.engine_kit import ADMIN, Driver, now_vid, playing_venue, track, vids
 
 
 def _shuffled_venue(n: int = 30) -> Driver:

@@ -4,18 +4,6 @@ PLAY_PREVIOUS."""
 from __future__ import annotations
 
 import pytest
-from engine_kit import (
-    ADMIN,
-    MOD,
-    PLAYER,
-    Driver,
-    effects_of,
-    event_types,
-    now_vid,
-    patron,
-    playing_venue,
-    vids,
-)
 
 from appliance.core import messages as m
 from appliance.core.outputs import (
@@ -26,6 +14,18 @@ from appliance.core.outputs import (
     PlayTrack,
     Resume,
     Seek,
+)
+from tests.unit.engine_kit import (
+    ADMIN,
+    MOD,
+    PLAYER,
+    Driver,
+    effects_of,
+    event_types,
+    now_vid,
+    patron,
+    playing_venue,
+    vids,
 )
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from engine_kit import ADMIN, MOD, Driver, patron, playing_venue, track
 
 from appliance.core import messages as m
 from appliance.core.model import State
+from tests.unit.engine_kit import ADMIN, MOD, Driver, patron, playing_venue, track
 
 
 def test_first_start_creates_the_owner_admin_and_the_venue_named_after_them() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from engine_kit import ADMIN, MOD, effects_of, now_vid, patron, playing_venue
 
 from appliance.core import messages as m
 from appliance.core.outputs import ApplySettings
+from tests.unit.engine_kit import ADMIN, MOD, effects_of, now_vid, patron, playing_venue
 
 # --- likes and vote-to-skip -------------------------------------------------------------
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_kit import ADMIN, MOD, PLAYER, T0, patron, playlist_tracks, track
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +28,7 @@ from appliance.core.codec import from_data, to_data
 from appliance.core.model import State, Venue
 from appliance.runtime import Published, Reply, Resync, Runtime
 from appliance.store import SNAPSHOT, FileStore
+from tests.unit.engine_kit import ADMIN, MOD, PLAYER, T0, patron, playlist_tracks, track
 
 WINDOWS = [ADMIN, MOD, patron(1), patron(2), patron(3)]
 

@@ -1,0 +1,147 @@
+"""The sync hub against a fake runtime (a stand-in for our own port): one render per
+event shared by every window, bounded queues that turn a backlog into a SNAPSHOT, staff-only
+frames, resume from a rev, and the window cap."""
+
+from __future__ import annotations
+
+import json
+import queue
+from dataclasses import replace
+
+import pytest
+
+from appliance.core import messages as m
+from appliance.core.engine import step
+from appliance.core.model import State
+from appliance.core.outputs import Event
+from appliance.runtime import Published, Resync
+from web.hub import SyncHub
+
+
+class FakeSubscription:
+    def __init__(self) -> None:
+        self.items: queue.Queue = queue.Queue()
+        self.closed = False
+
+    def get(self, timeout: float | None = None):
+        try:
+            return self.items.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.closed = True
+        self.items.put(None)  # wakes the hub's thread at once
+
+
+class FakeRuntime:
+    def __init__(self) -> None:
+        state = step(State(), m.SetupVenue(owner_user_id="owner"), 1_700_000_000.0).state
+        self.state = replace(state, rev=10)
+        self.sub = FakeSubscription()
+
+    def subscribe(self, maxsize: int = 256, name: str = "") -> FakeSubscription:
+        return self.sub
+
+    def publish(self, *types: str) -> Published:
+        self.state = replace(self.state, rev=self.state.rev + 1)
+        pub = Published(self.state.rev, tuple(Event(t) for t in types), self.state)
+        self.sub.items.put(pub)
+        return pub
+
+
+@pytest.fixture
+def hub():
+    runtime = FakeRuntime()
+    hub = SyncHub(runtime, max_clients=3, client_queue=4)
+    hub.start()
+    yield hub, runtime
+    hub.stop()
+
+
+def drain(client, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        text = client.next(timeout=10)
+        assert text is not None
+        out.append(text)
+    return out
+
+
+def test_every_window_gets_the_same_rendered_text(hub) -> None:
+    h, rt = hub
+    a, b = h.connect(), h.connect()
+    snap_a, snap_b = drain(a, 1)[0], drain(b, 1)[0]
+    assert snap_a is snap_b and json.loads(snap_a)["type"] == "SNAPSHOT"
+    rt.publish("PLAYER_SETTINGS_UPDATE")
+    fa, fb = drain(a, 1)[0], drain(b, 1)[0]
+    assert fa is fb  # rendered once, the very same string for both
+    frame = json.loads(fa)
+    assert frame["type"] == "PLAYER_SETTINGS_UPDATE" and frame["rev"] == rt.state.rev
+    assert frame["prev"] == rt.state.rev - 1
+
+
+def test_a_window_that_falls_behind_gets_a_snapshot_not_a_backlog(hub) -> None:
+    h, rt = hub
+    slow, fast = h.connect(), h.connect()
+    drain(slow, 1)
+    drain(fast, 1)
+    for _ in range(6):  # more than the queue holds
+        rt.publish("QUEUE_UPDATE")
+        drain(fast, 1)
+    frames = []
+    while (text := slow.next(timeout=0.2)) is not None:
+        frames.append(json.loads(text))
+    # the 5th change overflowed the queue of 4: a snapshot of it, then only what followed
+    assert [f["type"] for f in frames] == ["SNAPSHOT", "QUEUE_UPDATE"]
+    assert frames[0]["rev"] == rt.state.rev - 1 and frames[1]["rev"] == rt.state.rev
+    assert slow.resyncs == 1 and fast.resyncs == 0
+
+
+def test_log_lines_go_to_staff_windows_only(hub) -> None:
+    h, rt = hub
+    patron, staff = h.connect(staff=False), h.connect(staff=True)
+    drain(patron, 1)
+    drain(staff, 1)
+    rt.publish("LOG_ENTRY", "QUEUE_UPDATE")
+    assert [json.loads(t)["type"] for t in drain(staff, 2)] == ["LOG_ENTRY", "QUEUE_UPDATE"]
+    assert [json.loads(t)["type"] for t in drain(patron, 1)] == ["QUEUE_UPDATE"]
+    assert patron.next(timeout=0.05) is None
+
+
+def test_resume_from_a_rev_and_forgotten_revs(hub) -> None:
+    h, rt = hub
+    watcher = h.connect()
+    drain(watcher, 1)
+    start = rt.state.rev
+    rt.publish("QUEUE_UPDATE")
+    rt.publish("NOW_PLAYING_UPDATE")
+    drain(watcher, 2)  # the hub has published both
+    frames = h.frames_since(start, staff=False)
+    assert [json.loads(t)["type"] for t in frames] == ["QUEUE_UPDATE", "NOW_PLAYING_UPDATE"]
+    assert h.frames_since(rt.state.rev, staff=False) == []
+    assert h.frames_since(0, staff=False) is None  # before the hub's memory: resync
+    resumed = h.connect(since=start)
+    assert [json.loads(t)["type"] for t in drain(resumed, 2)] == [
+        "QUEUE_UPDATE",
+        "NOW_PLAYING_UPDATE",
+    ]
+
+
+def test_runtime_resync_reaches_every_window(hub) -> None:
+    h, rt = hub
+    w = h.connect()
+    drain(w, 1)
+    rt.state = replace(rt.state, rev=rt.state.rev + 50)
+    rt.sub.items.put(Resync(rt.state.rev, rt.state))
+    snap = json.loads(drain(w, 1)[0])
+    assert snap["type"] == "SNAPSHOT" and snap["rev"] == rt.state.rev
+
+
+def test_the_window_cap_refuses_past_it(hub) -> None:
+    h, _ = hub
+    clients = [h.connect() for _ in range(3)]
+    assert all(c is not None for c in clients)
+    assert h.connect() is None
+    clients[0].close()
+    assert h.connect() is not None
