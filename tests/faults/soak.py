@@ -19,6 +19,7 @@ from tests.faults.boxproc import ApiClient, BoxProcess, LiveSocket
 from tests.faults.load import NETWORK_ERRORS
 
 PATRONS, STAFF = 40, 10
+CLIENT_GAVE_UP = 599  # recorded status when the client's request raised (timeout, reset)
 
 
 @dataclass
@@ -36,13 +37,16 @@ class SoakRecord:
     commands: int = 0
     refused: int = 0
     server_errors: list[str] = field(default_factory=list)
+    timeouts: list[str] = field(default_factory=list)  # no answer within the client's 30 s
     refusals: dict[str, int] = field(default_factory=dict)  # "path code" -> count
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note(self, t0: float, status: int, answer: Any, what: str) -> None:
         with self.lock:
             self.commands += 1
-            if status >= 500 or not isinstance(answer, dict):
+            if status == CLIENT_GAVE_UP:
+                self.timeouts.append(f"{what}: {answer}"[:200])
+            elif status >= 500 or not isinstance(answer, dict):
                 self.server_errors.append(f"{what} -> {status} {answer!r}"[:200])
             elif status == 200 and "rev" in answer:
                 self.sent.append((t0, int(answer["rev"])))
@@ -157,7 +161,7 @@ class VenueClient(threading.Thread):
                     body = {**body, "commandId": uuid.uuid4().hex}
                     status, answer = self.client.post(path, body)
             except NETWORK_ERRORS as exc:
-                self.record.note(t0, 599, str(exc), path)
+                self.record.note(t0, CLIENT_GAVE_UP, str(exc), path)
                 continue
             if method == "get":
                 if status >= 500:
@@ -187,6 +191,7 @@ class SoakResult:
             _fig("soak_seconds", self.seconds, "s", None),
             _fig("soak_commands_per_s", self.record.commands / self.seconds, "1/s", None, "higher"),
             _fig("soak_server_errors", len(self.record.server_errors), "count", 0),
+            _fig("soak_client_timeouts", len(self.record.timeouts), "count", 0),
             _fig("soak_tracks_played", self.tracks, "count", None, "higher"),
             _fig("soak_rss_growth_after_warmup", s[-1].rss_mb - warm.rss_mb, "MB", 20,
                  samples=[x.rss_mb for x in s]),
