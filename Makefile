@@ -7,7 +7,7 @@ STAMP := .stamps
 
 RUN_APT  := mpv libmpv2 ffmpeg ca-certificates avahi-daemon
 TEST_APT := $(RUN_APT) mosquitto mosquitto-clients pulseaudio pulseaudio-utils chromium \
-            fonts-dejavu-core systemd dosfstools mtools e2fsprogs fdisk sox
+            fonts-dejavu-core systemd dosfstools mtools e2fsprogs fdisk sox network-manager openssl
 
 .PHONY: run test lint bench soak clean deps-run deps-test
 

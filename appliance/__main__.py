@@ -35,6 +35,13 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--config")
     st.add_argument("--data-dir")
     st.add_argument("--full", action="store_true", help="whole queues, not the first 50")
+    fb = sub.add_parser("firstboot", help="apply djamms.toml from the boot partition (as root)")
+    fb.add_argument("--boot-dir", default="/boot/firmware", help="where the boot partition is")
+    fb.add_argument("--root", default="/", help="system root to write into (tests: a temp dir)")
+    ws = sub.add_parser("wifi-setup", help="open the setup hotspot when offline (as root)")
+    ws.add_argument("--root", default="/", help="system root to write into")
+    ws.add_argument("--port", type=int, default=80)
+    ws.add_argument("--grace", type=float, default=60.0, help="seconds to wait for a network")
     doc = sub.add_parser("doctor", help="check this box: audio, mpv, yt-dlp, disk, broker, ...")
     doc.add_argument("--config")
     doc.add_argument("--data-dir")
@@ -43,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("panel-test", help="walk through every button, LED and relay")
     pt.add_argument("--config")
     pt.add_argument("--timeout", type=float, default=30.0, help="seconds to wait per press")
+    from appliance.cloud.console import add_console_parser
+
+    add_console_parser(sub)
     return p
 
 
@@ -96,6 +106,28 @@ def cmd_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_firstboot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.firstboot import run_firstboot
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run_firstboot(Path(args.boot_dir), Path(args.root))
+
+
+def cmd_wifi_setup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from appliance.firstboot import COUNTRY_FILE
+    from appliance.setup_hotspot import nmcli, run_setup
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    root = Path(args.root)
+    rule = root / COUNTRY_FILE
+    country = rule.read_text().strip().rpartition("=")[2] if rule.exists() else ""
+    return run_setup(root, nmcli, grace=args.grace, port=args.port, country=country)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from appliance.doctor import FAIL, Probe, diagnose, render, run_command
 
@@ -126,10 +158,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "state":
             return cmd_state(args)
+        if args.command == "firstboot":
+            return cmd_firstboot(args)
+        if args.command == "wifi-setup":
+            return cmd_wifi_setup(args)
         if args.command == "doctor":
             return cmd_doctor(args)
         if args.command == "panel-test":
             return cmd_panel_test(args)
+        if args.command == "console":
+            from appliance.cloud.console import cmd_console
+
+            return cmd_console(args)
     except ConfigError as exc:
         print(f"djamms: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -65,7 +65,7 @@ class Box:
             log.warning("first start: staff PIN is %s (shown on the screen page)", pin)
         reply = self.runtime.submit(
             m.SetupVenue(
-                owner_user_id=uuid.uuid4().hex,
+                owner_user_id=self.config.venue_id or uuid.uuid4().hex,
                 venue_name=self.config.venue_name,
                 pin_hash=hash_pin(pin),
             )
@@ -78,14 +78,17 @@ def default_adapters() -> list[AdapterFactory]:
     """The adapters a real box runs, in start order. Each factory may return None when
     its part is not configured (no broker, no GPIO)."""
     from appliance.backup import build_backups
+    from appliance.cloud.factory import build_appwrite_mirror, build_cloud_link
     from appliance.content import build_content
     from appliance.library.factory import build_library
     from appliance.library.importer import build_importer
     from appliance.player.factory import build_player
     from appliance.scheduler import build_scheduler
+    from appliance.sdnotify import build_sdnotify
     from hardware.panel import build_panel
     from web.adapter import build_console
 
+    # sd_notify last: READY=1 goes out once everything before it has started.
     return [
         build_library,
         build_player,
@@ -95,6 +98,9 @@ def default_adapters() -> list[AdapterFactory]:
         build_backups,
         build_scheduler,
         build_console,
+        build_cloud_link,
+        build_appwrite_mirror,
+        build_sdnotify,
     ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 AUDIO_MODES = ("auto", "null", "pulse", "alsa")
 VIDEO_MODES = ("auto", "null")
@@ -35,6 +36,7 @@ class Config:
     admin_pin: str = ""  # first-start staff PIN; generated and shown on the screen page if empty
     broker: str = ""  # mqtt[s]://user:password@host:port; empty = no cloud link
     venue_name: str = "My Venue"
+    venue_id: str = ""  # set at first boot from the SD card; empty = generated on first start
     timezone: str = "UTC"
     demo_media: bool = True
     cache_max_mb: int = 2048
@@ -84,7 +86,24 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def _validate(cfg: Config) -> Config:
+    if not cfg.host.strip():
+        raise ConfigError("host must not be empty")
+    if cfg.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+    try:
+        ZoneInfo(cfg.timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(f"timezone {cfg.timezone!r} is not a known time zone") from None
+    if not cfg.venue_name.strip() or len(cfg.venue_name) > 100:
+        raise ConfigError("venue_name must be text of 1-100 characters")
+    if cfg.broker and not cfg.broker.startswith(("mqtt://", "mqtts://")):
+        raise ConfigError("broker must look like mqtt[s]://user:password@host:port")
+    if cfg.cache_max_mb < 1 or cfg.max_connections < 1:
+        raise ConfigError("cache_max_mb and max_connections must be at least 1")
     if cfg.audio not in AUDIO_MODES:
         raise ConfigError(f"audio must be one of {', '.join(AUDIO_MODES)}")
     if cfg.video not in VIDEO_MODES:
@@ -113,6 +132,8 @@ def load_config(
             raise ConfigError(f"config file {path} not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
         box = doc.get("box", {})
         for key, value in [*doc.items(), *box.items()]:
             if isinstance(value, dict):
@@ -133,4 +154,4 @@ def load_config(
     cfg = Config(sections=sections)
     for name, value in values.items():
         cfg = replace(cfg, **{name: _coerce(name, value)})
-    return _validate(cfg)
+    return _validate(replace(cfg, log_level=cfg.log_level.upper()))

@@ -54,8 +54,12 @@ def check_mpv(p: Probe) -> Verdict:
     try:
         import mpv  # python-mpv loads libmpv here
     except (ImportError, OSError) as exc:
-        return Verdict("mpv", FAIL, f"libmpv cannot be loaded: {exc}",
-                       "Install libmpv2 (apt-get install libmpv2) and python-mpv.")
+        return Verdict(
+            "mpv",
+            FAIL,
+            f"libmpv cannot be loaded: {exc}",
+            "Install libmpv2 (apt-get install libmpv2) and python-mpv.",
+        )
     try:
         player = mpv.MPV(vo="null", ao="null", idle=True)
         version = str(player.mpv_version)
@@ -70,19 +74,37 @@ def check_mpv(p: Probe) -> Verdict:
 def check_audio(p: Probe) -> Verdict:
     mode = p.config.audio
     if mode == "null":
-        return Verdict("audio", WARN, "audio output is off (--audio null)",
-                       "Use --audio auto, pulse or alsa for a venue.")
+        return Verdict(
+            "audio",
+            WARN,
+            "audio output is off (--audio null)",
+            "Use --audio auto, pulse or alsa for a venue.",
+        )
     code, out = p.run(["pactl", "info"])
     if code == 0:
-        sink = next((ln.split(":", 1)[1].strip() for ln in out.splitlines()
-                     if ln.startswith("Default Sink")), "?")
+        sink = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in out.splitlines()
+                if ln.startswith("Default Sink")
+            ),
+            "?",
+        )
         return Verdict("audio", OK, f"PulseAudio/PipeWire server up; default sink {sink}")
     code, out = p.run(["aplay", "-l"])
     if code == 0 and "card" in out:
-        return Verdict("audio", WARN, "no sound server; ALSA cards present",
-                       "Two decks need a mixer: start PipeWire/PulseAudio or configure dmix.")
-    return Verdict("audio", FAIL, "no sound server and no ALSA card found",
-                   "Check the HDMI/amplifier cable and `aplay -l`; enable the audio HAT overlay.")
+        return Verdict(
+            "audio",
+            WARN,
+            "no sound server; ALSA cards present",
+            "Two decks need a mixer: start PipeWire/PulseAudio or configure dmix.",
+        )
+    return Verdict(
+        "audio",
+        FAIL,
+        "no sound server and no ALSA card found",
+        "Check the HDMI/amplifier cable and `aplay -l`; enable the audio HAT overlay.",
+    )
 
 
 def check_ytdlp(p: Probe) -> list[Verdict]:
@@ -98,15 +120,27 @@ def check_ytdlp(p: Probe) -> list[Verdict]:
     except ValueError:
         age = -1
     if age > 60:
-        out.append(Verdict("yt-dlp", WARN, f"yt-dlp {version} is {age} days old",
-                           "YouTube changes often: update yt-dlp (pip install -U yt-dlp)."))
+        out.append(
+            Verdict(
+                "yt-dlp",
+                WARN,
+                f"yt-dlp {version} is {age} days old",
+                "YouTube changes often: update yt-dlp (pip install -U yt-dlp).",
+            )
+        )
     else:
         out.append(Verdict("yt-dlp", OK, f"yt-dlp {version}"))
     if _tcp_reachable("www.youtube.com", 443, p.connect_timeout):
         out.append(Verdict("internet", OK, "YouTube reachable"))
     else:
-        out.append(Verdict("internet", WARN, "YouTube not reachable",
-                           "Cached and local tracks still play; check the venue's internet."))
+        out.append(
+            Verdict(
+                "internet",
+                WARN,
+                "YouTube not reachable",
+                "Cached and local tracks still play; check the venue's internet.",
+            )
+        )
     return out
 
 
@@ -134,11 +168,19 @@ def check_disk(p: Probe) -> Verdict:
     free = shutil.disk_usage(probe_dir if probe_dir.exists() else Path(".")).free
     mb = free // (1024 * 1024)
     if mb < 200:
-        return Verdict("disk", FAIL, f"{mb} MB free under {path}",
-                       "Free space now: state can no longer be saved safely.")
+        return Verdict(
+            "disk",
+            FAIL,
+            f"{mb} MB free under {path}",
+            "Free space now: state can no longer be saved safely.",
+        )
     if mb < 1024:
-        return Verdict("disk", WARN, f"{mb} MB free under {path}",
-                       "Lower the media cache quota or use a larger SD card.")
+        return Verdict(
+            "disk",
+            WARN,
+            f"{mb} MB free under {path}",
+            "Lower the media cache quota or use a larger SD card.",
+        )
     return Verdict("disk", OK, f"{mb} MB free under {path}")
 
 
@@ -147,8 +189,12 @@ def check_cache(p: Probe) -> Verdict:
     quota = p.config.cache_max_mb * 1024 * 1024
     detail = f"{files} files, {size // (1024 * 1024)} MB of {p.config.cache_max_mb} MB"
     if size > quota * 1.1:
-        return Verdict("cache", WARN, detail + " (over quota)",
-                       "Eviction is behind; check the box's log for cache errors.")
+        return Verdict(
+            "cache",
+            WARN,
+            detail + " (over quota)",
+            "Eviction is behind; check the box's log for cache errors.",
+        )
     return Verdict("cache", OK, detail)
 
 
@@ -163,13 +209,21 @@ def check_state(p: Probe) -> Verdict:
     try:
         state = Runtime(store).replay_only()
     except Exception as exc:  # noqa: BLE001
-        return Verdict("state", FAIL, f"state cannot be loaded: {exc}",
-                       "Restore the last backup (console > System > Restore).")
+        return Verdict(
+            "state",
+            FAIL,
+            f"state cannot be loaded: {exc}",
+            "Restore the last backup (console > System > Restore).",
+        )
     notes = "; ".join(store.recovery_notes)
     venue = state.venue.venue_name if state.venue else "not set up"
     if notes:
-        return Verdict("state", WARN, f"venue {venue!r} rev {state.rev}; {notes}",
-                       "The box recovered from a damaged file; take a backup now.")
+        return Verdict(
+            "state",
+            WARN,
+            f"venue {venue!r} rev {state.rev}; {notes}",
+            "The box recovered from a damaged file; take a backup now.",
+        )
     return Verdict("state", OK, f"venue {venue!r}, rev {state.rev}")
 
 
@@ -181,16 +235,24 @@ def check_broker(p: Probe) -> Verdict:
     port = parsed.port or (8883 if parsed.scheme == "mqtts" else 1883)
     host = parsed.hostname or ""
     if not _tcp_reachable(host, port, p.connect_timeout):
-        return Verdict("broker", FAIL, f"cannot reach {host}:{port}",
-                       "The venue keeps playing; check the internet and the broker address.")
+        return Verdict(
+            "broker",
+            FAIL,
+            f"cannot reach {host}:{port}",
+            "The venue keeps playing; check the internet and the broker address.",
+        )
     return Verdict("broker", OK, f"{host}:{port} reachable")
 
 
 def check_gpio(p: Probe) -> Verdict:
     chips = sorted(Path("/dev").glob("gpiochip*"))
     if not chips:
-        return Verdict("gpio", WARN, "no GPIO on this machine; the panel is off",
-                       "Normal on a laptop; on a Pi check the kernel and the gpio group.")
+        return Verdict(
+            "gpio",
+            WARN,
+            "no GPIO on this machine; the panel is off",
+            "Normal on a laptop; on a Pi check the kernel and the gpio group.",
+        )
     return Verdict("gpio", OK, "GPIO chips: " + ", ".join(c.name for c in chips))
 
 
@@ -199,15 +261,30 @@ def check_clock(p: Probe) -> Verdict:
     if code == 0 and out.strip() == "yes":
         return Verdict("clock", OK, "clock synchronised (NTP)")
     if code == 0:
-        return Verdict("clock", WARN, "clock not synchronised",
-                       "Schedules follow the clock: check the internet or set the time.")
-    return Verdict("clock", WARN, "cannot tell whether the clock is synchronised",
-                   "Install systemd-timesyncd or chrony.")
+        return Verdict(
+            "clock",
+            WARN,
+            "clock not synchronised",
+            "Schedules follow the clock: check the internet or set the time.",
+        )
+    return Verdict(
+        "clock",
+        WARN,
+        "cannot tell whether the clock is synchronised",
+        "Install systemd-timesyncd or chrony.",
+    )
 
 
 CHECKS: tuple[Callable[[Probe], Verdict | list[Verdict]], ...] = (
-    check_mpv, check_audio, check_ytdlp, check_disk, check_cache, check_state, check_broker,
-    check_gpio, check_clock,
+    check_mpv,
+    check_audio,
+    check_ytdlp,
+    check_disk,
+    check_cache,
+    check_state,
+    check_broker,
+    check_gpio,
+    check_clock,
 )
 
 

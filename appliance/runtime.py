@@ -23,10 +23,12 @@ from appliance.core import messages as m
 from appliance.core.engine import step
 from appliance.core.model import State
 from appliance.core.outputs import Effect, Event, Outcome, Rejected
+from appliance.core.players import checkpoint_message
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 30.0  # seconds: how stale a position on disk may get
+RECENT_COMMANDS = 1000  # commandIds remembered across restarts
 
 
 class Store(Protocol):
@@ -152,16 +154,16 @@ class Runtime:
         state, journal = self.store.load()
         for msg, now in journal:
             try:
-                state = self._apply(state, step(state, msg, now))[0]
+                state = self._apply(state, step(state, msg, now), msg.command_id)[0]
             except Rejected as exc:  # the engine changed under an old journal: say so, go on
                 log.warning("replay: %s refused (%s)", type(msg).__name__, exc.code)
-                continue
-            if msg.command_id:
-                self._remember(msg.command_id, Reply(True, state.rev))
+        for command_id, rev in state.recent_commands:  # a retry after a restart: same answer
+            self._remember(command_id, Reply(True, rev))
         return state
 
     def start(self, *, boot: bool = True) -> None:
         self._state = self._replay()
+        self._last_checkpoint = self.clock()
         self.store.start()
         for sink in self._sinks:
             self._start_sink(sink)
@@ -249,12 +251,16 @@ class Runtime:
 
     # -- the worker ------------------------------------------------------------------------
 
-    def _apply(self, state: State, out: Outcome) -> tuple[State, bool]:
+    def _apply(self, state: State, out: Outcome, command_id: str = "") -> tuple[State, bool]:
         new = out.state
         if new is state:
             return state, False
         if out.durable:
-            return replace(new, rev=state.rev + 1), True
+            rev = state.rev + 1
+            if not command_id:
+                return replace(new, rev=rev), True
+            recent = (*new.recent_commands, (command_id, rev))[-RECENT_COMMANDS:]
+            return replace(new, rev=rev, recent_commands=recent), True
         return new, False
 
     def _remember(self, command_id: str, reply: Reply | Future[Reply]) -> None:
@@ -309,11 +315,13 @@ class Runtime:
             if job.reply is not None:
                 job.reply.set_result(reply)
             return
-        new, durable = self._apply(state, out)
+        new, durable = self._apply(state, out, msg.command_id)
         self._state = new
         self.applied += 1
         reply = Reply(True, new.rev, result=out.reply)
         if durable:
+            if self._volatile_dirty:  # replay must see the positions this step saw
+                self._write_checkpoint(state, now)
             written = self.store.append(msg, now, new)
         else:
             self._volatile_dirty = self._volatile_dirty or new is not state
@@ -340,18 +348,14 @@ class Runtime:
             not force and now - self._last_checkpoint < self._checkpoint_every
         ):
             return
-        venue = self._state.venue
-        np = venue.now_playing if venue else None
+        self._write_checkpoint(self._state, now)
+
+    def _write_checkpoint(self, state: State, now: float) -> None:
         self._volatile_dirty = False
         self._last_checkpoint = now
-        if venue is None:
-            return
-        msg = m.PositionCheckpoint(
-            play_id=np.play_id if np else "",
-            position=np.position if np else 0.0,
-            last_heartbeat_at=venue.last_heartbeat_at,
-        )
-        self.store.append(msg, now, self._state)
+        msg = checkpoint_message(state)
+        if msg is not None:
+            self.store.append(msg, now, state)
 
 
 def _settle(fut: Future[Reply], reply: Reply, written: Future[None]) -> None:

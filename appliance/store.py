@@ -101,6 +101,7 @@ def state_to_tables(state: State, journal_seq: int) -> dict[str, dict[str, Any]]
         "rev": state.rev,
         "seq": state.seq,
         "log_retention": state.log_retention,
+        "recent_commands": data["recent_commands"],
     }
     return {
         "meta": table([meta]),
@@ -129,6 +130,7 @@ def state_from_db(db: TinyDB) -> tuple[State, int]:
         "rev": meta["rev"],
         "seq": meta["seq"],
         "log_retention": meta.get("log_retention", 10_000),
+        "recent_commands": meta.get("recent_commands", []),
     }
     return from_data(State, data), int(meta["journal_seq"])
 
@@ -153,6 +155,7 @@ class FileStore:
         self.fsync = fsync
         self.bytes_written = 0
         self.snapshots_written = 0
+        self.commits = 0  # journal fsyncs; fewer than appends when they arrive together
         self._next_n = 1
         self._snapshot_seq = 0
         self._prev_snapshot_seq = 0
@@ -208,7 +211,8 @@ class FileStore:
         expected = after + 1
         if not self.journal_dir.is_dir():
             return
-        for _, path in self._segments():
+        segments = [path for _, path in self._segments()]
+        for i, path in enumerate(segments):
             good_bytes = 0
             with open(path, "rb") as f:
                 for raw in f:
@@ -217,20 +221,34 @@ class FileStore:
                         n = int(entry["n"])
                         msg = message_from_data(entry["m"])
                         t = float(entry["t"])
+                        if not raw.endswith(b"\n"):
+                            raise ValueError("unterminated line")
                     except Exception:  # noqa: BLE001 - torn tail: never acknowledged
                         self._truncate(path, good_bytes)
+                        self._set_aside(segments[i + 1 :])
                         return
-                    if not raw.endswith(b"\n"):
-                        self._truncate(path, good_bytes)
+                    if n > expected:  # what follows cannot be replayed onto this state
+                        self.recovery_notes.append(f"journal gap at {expected}; stopped")
+                        log.warning(self.recovery_notes[-1])
+                        if good_bytes:
+                            self._truncate(path, good_bytes)
+                            self._set_aside(segments[i + 1 :])
+                        else:
+                            self._set_aside(segments[i:])
                         return
                     good_bytes += len(raw)
                     if n < expected:
                         continue
-                    if n > expected:
-                        self.recovery_notes.append(f"journal gap at {expected}; stopped")
-                        return
                     expected += 1
                     yield msg, t
+
+    def _set_aside(self, paths: list[Path]) -> None:
+        """Keep unreplayable segments for inspection, out of the way of new ones."""
+        if self.readonly:
+            return
+        for path in paths:
+            os.replace(path, path.with_suffix(".orphan"))
+            self.recovery_notes.append(f"journal {path.name} set aside")
 
     def _truncate(self, path: Path, size: int) -> None:
         note = f"journal {path.name}: torn tail cut at byte {size}"
@@ -315,6 +333,7 @@ class FileStore:
             self._segment.flush()
             if self.fsync:
                 os.fsync(self._segment.fileno())
+            self.commits += 1
             self.bytes_written += len(data)
             self._since_snapshot += len(data)
             self._latest = (batch[-1].n, batch[-1].state)

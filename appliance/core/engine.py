@@ -151,6 +151,8 @@ def step(state: State, msg: m.Message, now: float) -> Outcome:
     handler(s)
     if s.durable and s.state is not state:
         s.touch()
+        if not s.events:  # every rev must reach listeners, or they cannot see a gap close
+            s.emit("SYSTEM_STATUS", status="state_changed", message=type(msg).__name__)
     return Outcome(
         state=s.state,
         events=tuple(s.events),
@@ -169,6 +171,7 @@ def _load_handlers() -> None:
     if not _loaded:
         from appliance.core import (  # noqa: F401
             content_ops,
+            players,
             playlists,
             settings,
             system_ops,

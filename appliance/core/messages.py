@@ -79,12 +79,14 @@ class AddToQueue(Message):
 class RemoveFromQueue(Message):
     queue_item_id: str = ""
     video_id: str = ""  # the seed's body; removes the first matching item
+    index_hint: int = -1  # where the client saw the item: O(1) on long queues if still right
 
 
 @dataclass(frozen=True, kw_only=True)
 class MoveQueueItem(Message):
     queue_item_id: str
     to_index: int
+    index_hint: int = -1  # where the client saw the item: O(1) on long queues if still right
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,8 +202,19 @@ class Heartbeat(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class PlayerReady(Message):
+    """A player (the box's mpv, or an external screen) is up. The first one, or one
+    arriving while the active player is disconnected, becomes the active player; the
+    others wait as standby instances."""
+
     player_id: str = "mpv"
     kind: str = "mpv"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivatePlayer(Message):
+    """Staff choose which registered player instance is the active one."""
+
+    player_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +224,7 @@ class PositionCheckpoint(Message):
     play_id: str
     position: float
     last_heartbeat_at: str = ""
+    instance_heartbeats: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -270,3 +270,6 @@ class State:
     rev: int = 0
     seq: int = 0
     log_retention: int = 10_000
+    # (commandId, rev) of the latest applied commands that carried one, so a retry after
+    # a restart is still recognised; kept by the runtime, bounded.
+    recent_commands: tuple[tuple[str, int], ...] = ()

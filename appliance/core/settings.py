@@ -10,6 +10,7 @@ from appliance.core import messages as m
 from appliance.core.engine import Step, handles, require_staff
 from appliance.core.model import DISPLAY_SLIDERS, EQ_BANDS, REPEAT_MODES, RequestRules, frozen_map
 from appliance.core.outputs import ApplySettings, Rejected
+from appliance.core.transport import toggle_shuffle
 
 
 def _int(lo: int, hi: int) -> Callable[[str, Any], int]:
@@ -141,6 +142,9 @@ def update_setting(s: Step) -> None:
         s.set_venue(player_settings=settings)
         s.effect(ApplySettings(settings))
         s.emit("PLAYER_SETTINGS_UPDATE")
+    elif name == "shuffle_enabled":
+        if _bool(name, msg.value) != settings.shuffle_enabled:
+            toggle_shuffle(s)
     elif name == "request_rules":
         s.set_venue(request_rules=_request_rules(msg.value, venue.request_rules))
         s.emit("PLAYER_SETTINGS_UPDATE")
@@ -148,7 +152,7 @@ def update_setting(s: Step) -> None:
         s.set_venue(venue_name=_text(100)(name, msg.value))
         s.emit("PLAYER_SETTINGS_UPDATE")
     else:
-        known = sorted([*SIMPLE, *OBJECTS, "request_rules", "venue_name"])
+        known = sorted([*SIMPLE, *OBJECTS, "request_rules", "venue_name", "shuffle_enabled"])
         raise Rejected("unknown_setting", f"Unknown setting {msg.setting!r}.", known=known)
     s.log("setting_updated", setting=name, value=msg.value)
     s.reply = {"setting": name}

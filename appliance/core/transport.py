@@ -8,7 +8,6 @@ fresh `play_id`; an end, error or skip naming another one changes nothing.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from appliance.core import messages as m
 from appliance.core import queue
@@ -72,7 +71,8 @@ def refill_from_default(s: Step) -> bool:
 
 def _retire_current(s: Step) -> None:
     """The current track leaves the stage: into history, and back into the rotation
-    when it came from the active queue under repeat `all`."""
+    when it came from the active queue, unless repeat is `none` (under `one` a track
+    leaves only by a skip, and skipping it must not shrink the rotation)."""
     venue = s.venue
     np = venue.now_playing
     if np is None:
@@ -80,7 +80,7 @@ def _retire_current(s: Step) -> None:
     item = np.as_item()
     history = venue.history + (HistoryEntry(item, np.source, np.start_timestamp, s.now),)
     changes: dict[str, object] = {"history": history[-HISTORY_LIMIT:], "now_playing": None}
-    if np.source == "active" and venue.player_settings.repeat_mode == "all":
+    if np.source == "active" and venue.player_settings.repeat_mode != "none":
         changes["active_queue"] = venue.active_queue + (item,)
         if venue.player_settings.shuffle_enabled:
             changes["base_order"] = venue.base_order + (item.id,)
@@ -185,13 +185,16 @@ def _resume(s: Step) -> None:
         s.effect(PlayTrack(np.play_id, np.as_item(), np.position, "cut"))
 
 
-def _skip(s: Step, play_id: str) -> None:
+def _skip(s: Step, play_id: str) -> bool:
+    """Skip the current track; one naming another `play_id` is a no-op (False)."""
     if play_id and not _matches(s, play_id):
         s.reply = {"skipped": False, "reason": "stale_play_id"}
-        return
+        s.durable = False
+        return False
     previous = _current(s)
     advance(s, "skip")
     s.reply = {"skipped": True, "from": previous.play_id if previous else ""}
+    return True
 
 
 def _previous(s: Step) -> None:
@@ -206,7 +209,11 @@ def _previous(s: Step) -> None:
         raise Rejected("no_previous", "There is no previous track.", 409)
     entry = venue.history[-1]
     changes: dict[str, object] = {"history": venue.history[:-1]}
-    active = queue.without(venue.active_queue, entry.item.id)
+    active = venue.active_queue
+    # under repeat the previous track was just recycled to the end: look there first
+    at = queue.index_of(active, entry.item.id, len(active) - 1)
+    if at >= 0:
+        active = active[:at] + active[at + 1 :]
     priority = venue.priority_queue
     if np is not None:  # the current track goes back to the front of where it came from
         if np.source == "priority":
@@ -218,7 +225,7 @@ def _previous(s: Step) -> None:
     start_item(s, entry.item, entry.source, "skip")
 
 
-def _shuffle_toggle(s: Step) -> None:
+def toggle_shuffle(s: Step) -> None:
     venue = s.venue
     settings = venue.player_settings
     if settings.shuffle_enabled:
@@ -227,7 +234,7 @@ def _shuffle_toggle(s: Step) -> None:
         _set_settings(s, shuffle_enabled=False)
     else:
         seed = (int(s.now * 1000) ^ (s.state.seq * 2654435761)) & 0x7FFFFFFF
-        base = tuple(i.id for i in venue.active_queue)
+        base = tuple(map(queue.item_id, venue.active_queue))
         s.set_venue(active_queue=queue.shuffled(venue.active_queue, seed), base_order=base)
         _set_settings(s, shuffle_enabled=True, shuffle_seed=seed)
     queue_changed(s)
@@ -278,7 +285,8 @@ def ui_command(s: Step) -> None:
     elif cmd == "RESUME":
         _resume(s)
     elif cmd == "PLAY_NEXT":
-        _skip(s, msg.play_id or (msg.value if isinstance(msg.value, str) else ""))
+        if not _skip(s, msg.play_id or (msg.value if isinstance(msg.value, str) else "")):
+            return  # a second window's skip of a track already gone: nothing happens
     elif cmd == "PLAY_PREVIOUS":
         _previous(s)
     elif cmd == "SET_VOLUME":
@@ -288,7 +296,7 @@ def ui_command(s: Step) -> None:
     elif cmd == "SEEK":
         _seek(s, msg.value)
     elif cmd == "SHUFFLE_TOGGLE":
-        _shuffle_toggle(s)
+        toggle_shuffle(s)
     elif cmd == "REPEAT_TOGGLE":
         _set_settings(s, repeat_mode=_REPEAT_CYCLE.get(settings.repeat_mode, "all"))
     elif cmd == "EMERGENCY_STOP":
@@ -377,62 +385,6 @@ def player_error(s: Step) -> None:
     )
     advance(s, "cut")
     s.reply = {"advanced": True}
-
-
-def _epoch(stamp: str) -> float:
-    try:
-        return datetime.fromisoformat(stamp).timestamp()
-    except ValueError:
-        return 0.0
-
-
-@handles(m.Heartbeat)
-def heartbeat(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.Heartbeat)
-    venue = s.venue
-    np = venue.now_playing
-    changes: dict[str, object] = {"last_heartbeat_at": s.now_iso}
-    if np is not None and msg.play_id == np.play_id:
-        changes["now_playing"] = replace(np, position=max(0.0, msg.position))
-    if not venue.player_connected:
-        changes["player_connected"] = True
-        s.set_venue(**changes)
-        s.emit("SYSTEM_STATUS", status="player_connected", player_id=msg.player_id)
-        s.log("player_reconnected", player_id=msg.player_id)
-        return
-    s.set_venue(**changes)
-    s.durable = False
-
-
-@handles(m.PositionCheckpoint)
-def position_checkpoint(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PositionCheckpoint)
-    np = s.venue.now_playing
-    changes: dict[str, object] = {}
-    if msg.last_heartbeat_at:
-        changes["last_heartbeat_at"] = msg.last_heartbeat_at
-    if np is not None and np.play_id == msg.play_id:
-        changes["now_playing"] = replace(np, position=msg.position)
-    s.set_venue(**changes)
-    s.durable = False
-
-
-@handles(m.Tick)
-def tick(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.Tick)
-    venue = s.venue
-    last = _epoch(venue.last_heartbeat_at) if venue.last_heartbeat_at else 0.0
-    if venue.player_connected and last and s.now - last > msg.heartbeat_timeout:
-        s.set_venue(player_connected=False)
-        s.emit(
-            "PLAYER_DISCONNECTED", venueId=venue.venue_id, last_heartbeat_at=venue.last_heartbeat_at
-        )
-        s.log("player_disconnected", last_heartbeat_at=venue.last_heartbeat_at)
-        return
-    s.durable = False
 
 
 @handles(m.Boot)

@@ -311,9 +311,7 @@ class Mixer:
         else:
             left = outgoing.deck.remaining() or 0.0
             target.fade = min(cf, left)
-            target.begin_when_left = (
-                target.fade + self.volume_latency if cf > 0 else GAPLESS_LEAD
-            )
+            target.begin_when_left = target.fade + self.volume_latency if cf > 0 else GAPLESS_LEAD
             if left <= target.begin_when_left:
                 self._begin(target, target.fade)
 

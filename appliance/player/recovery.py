@@ -110,4 +110,3 @@ def preload_next(mixer: Mixer) -> None:
     slot.deck.load(path, 0.0, paused=True, video=mixer.output.video == "null")
     slot.video_id = ""
     slot.position = 0.0
-

@@ -17,8 +17,14 @@ from tests.support.server import STAFF_PIN, BoxProcess, start_box_process
 pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 WAIT = 20_000  # ms: generous, the box is shared with other test runs
 
@@ -26,8 +32,9 @@ WAIT = 20_000  # ms: generous, the box is shared with other test runs
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS,
-                              headless=True)
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield b
         finally:
@@ -53,14 +60,18 @@ def test_two_staff_windows_and_a_phone_stay_in_step(browser: Browser, tmp_path: 
     box: BoxProcess = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
-        pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "Friday night",
-                                                "tracks": TRACKS}).json()
+        pid = api.cmd(
+            "/api/playlist/manage", {"action": "create", "name": "Friday night", "tracks": TRACKS}
+        ).json()
         api.cmd("/api/playlist/manage", {"action": "create", "name": "Chill", "tracks": TRACKS[:3]})
-        api.cmd("/api/playlist/manage", {"action": "load",
-                                         "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        api.cmd(
+            "/api/playlist/manage",
+            {"action": "load", "playlistId": pid["result"]["playlist"]["playlist_id"]},
+        )
         a, b = staff_window(browser, box.url), staff_window(browser, box.url)
-        phone = browser.new_context(viewport={"width": 390, "height": 844},
-                                    is_mobile=True).new_page()
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True
+        ).new_page()
         phone.goto(box.url + "/patron")
         expect(phone.locator("#conn")).to_have_text("live", timeout=WAIT)
 

@@ -63,9 +63,7 @@ def test_a_pin_already_claimed_leaves_the_panel_off(
     caplog.set_level(logging.INFO, logger="djamms.panel")
     other = Button(17, pin_factory=factory)  # someone else holds GPIO17
     try:
-        runs_without_panel(
-            Config(data_dir=tmp_path), [partial(build_panel, pin_factory=factory)]
-        )
+        runs_without_panel(Config(data_dir=tmp_path), [partial(build_panel, pin_factory=factory)])
         lines = panel_lines(caplog)
         assert len(lines) == 1 and lines[0].startswith("panel: off, cannot claim its pins")
         assert "GPIO17" in lines[0]
@@ -90,7 +88,9 @@ def test_this_machine_has_no_gpio_and_the_default_box_still_runs(
     assert factory is None and "lgpio" in why
     caplog.set_level(logging.INFO, logger="djamms.panel")
     config = Config(
-        data_dir=tmp_path / "data", media_dir=tmp_path / "media", player="standin",
+        data_dir=tmp_path / "data",
+        media_dir=tmp_path / "media",
+        player="standin",
         demo_media=False,
     )
     box = build(config, store=MemoryStore())
@@ -101,9 +101,7 @@ def test_this_machine_has_no_gpio_and_the_default_box_still_runs(
     box.stop()
 
 
-def test_panel_enabled_false_keeps_it_off(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_panel_enabled_false_keeps_it_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="djamms.panel")
     config = Config(data_dir=tmp_path, sections={"panel": {"enabled": False}})
     runs_without_panel(config, [partial(build_panel, pin_factory=mock_factory())])

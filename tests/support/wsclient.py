@@ -104,20 +104,29 @@ def replay(frames: list[dict[str, Any]]) -> tuple[int, dict[str, Any] | None]:
         return -1, None
     rev = frames[start]["rev"]
     venue = json.loads(json.dumps(frames[start]["payload"]["venue"]))
-    for f in frames[start + 1:]:
+    for f in frames[start + 1 :]:
         p = f.get("payload") or {}
         t = f["type"]
         if t in ("ACK", "AUTH_SUCCESS", "PONG", "ERROR", "SEARCH_RESULTS_UPDATE"):
             continue
         if t == "NOW_PLAYING_UPDATE":
-            venue.update(now_playing=p["now_playing"], transport=p["transport"],
-                         player_connected=p["player_connected"])
+            venue.update(
+                now_playing=p["now_playing"],
+                transport=p["transport"],
+                player_connected=p["player_connected"],
+            )
         elif t == "QUEUE_UPDATE":
-            venue.update(active_queue=p["active_queue"], priority_queue=p["priority_queue"],
-                         active_queue_total=p["active_total"])
+            venue.update(
+                active_queue=p["active_queue"],
+                priority_queue=p["priority_queue"],
+                active_queue_total=p["active_total"],
+            )
         elif t == "PLAYER_SETTINGS_UPDATE":
-            venue.update(player_settings=p["player_settings"], request_rules=p["request_rules"],
-                         venue_name=p["venue_name"])
+            venue.update(
+                player_settings=p["player_settings"],
+                request_rules=p["request_rules"],
+                venue_name=p["venue_name"],
+            )
         rev = max(rev, f["rev"])
     return rev, venue
 

@@ -20,11 +20,25 @@ def test_table_verdicts_and_plots(tmp_path: Path) -> None:
     out.mkdir()
     lines = [
         "== some chatter the bench printed",
-        json.dumps({"metric": "stop_p99", "value": 31.5, "unit": "ms", "target": 50,
-                    "samples": [20 + i * 0.5 for i in range(40)]}),
+        json.dumps(
+            {
+                "metric": "stop_p99",
+                "value": 31.5,
+                "unit": "ms",
+                "target": 50,
+                "samples": [20 + i * 0.5 for i in range(40)],
+            }
+        ),
         json.dumps({"metric": "load_ms", "value": 250, "unit": "ms", "target": 200}),
-        json.dumps({"metric": "clients", "value": 480, "unit": "clients", "target": 500,
-                    "better": "higher"}),
+        json.dumps(
+            {
+                "metric": "clients",
+                "value": 480,
+                "unit": "clients",
+                "target": 500,
+                "better": "higher",
+            }
+        ),
         "{broken json",
     ]
     (out / "bench_demo.jsonl").write_text("\n".join(lines))

@@ -88,8 +88,12 @@ def test_verdicts_follow_what_the_tools_say(tmp_path: Path) -> None:
 
 
 def test_old_ytdlp_is_flagged(tmp_path: Path) -> None:
-    later = Probe(config=Config(data_dir=tmp_path), run=run_command, connect_timeout=0.2,
-                  today=datetime(2099, 1, 1, tzinfo=UTC))
+    later = Probe(
+        config=Config(data_dir=tmp_path),
+        run=run_command,
+        connect_timeout=0.2,
+        today=datetime(2099, 1, 1, tzinfo=UTC),
+    )
     verdicts = {v.check: v for v in check_ytdlp(later)}
     assert verdicts["yt-dlp"].status == WARN and "days old" in verdicts["yt-dlp"].detail
 
@@ -99,9 +103,22 @@ def test_render_json_and_cli_exit_code(tmp_path: Path) -> None:
     data = json.loads(render(verdicts, as_json=True))
     assert {d["check"] for d in data} >= {"mpv", "audio", "disk", "state", "clock", "gpio"}
     failing = subprocess.run(
-        [sys.executable, "-m", "appliance", "doctor", "--data-dir", str(tmp_path / "d"),
-         "--broker", "mqtt://x:y@127.0.0.1:1", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "doctor",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--broker",
+            "mqtt://x:y@127.0.0.1:1",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert failing.returncode == 1
     result = {d["check"]: d["status"] for d in json.loads(failing.stdout)}

@@ -53,8 +53,13 @@ class Api(requests.Session):
     def cmd(self, path: str, body: Any = None, **kw: Any) -> requests.Response:
         headers = {"X-CSRF-Token": self.csrf} if self.csrf else {}
         headers.update(kw.pop("headers", {}))
-        return self.post(self.url + path, json=body if body is not None else {}, headers=headers,
-                         timeout=20, **kw)
+        return self.post(
+            self.url + path,
+            json=body if body is not None else {},
+            headers=headers,
+            timeout=20,
+            **kw,
+        )
 
     def state(self) -> dict[str, Any]:
         return self.get(self.url + "/api/state", timeout=20).json()

@@ -73,8 +73,9 @@ def test_every_ui_command_is_accepted(staff: Api, loaded: dict, command: str) ->
     if command == "PLAY_PREVIOUS":  # needs a track behind us
         assert staff.cmd("/api/ui/command", {"command": "PLAY_NEXT"}).status_code == 200
     before = staff.state()["rev"]
-    r = staff.cmd("/api/ui/command", {"venueId": loaded["venue_id"], "command": command,
-                                      "value": value})
+    r = staff.cmd(
+        "/api/ui/command", {"venueId": loaded["venue_id"], "command": command, "value": value}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["ok"] is True and r.json()["rev"] > before
 
@@ -154,8 +155,9 @@ def test_playlist_manage_actions(staff: Api, loaded: dict) -> None:
 
 
 def test_preferences(patron: Api) -> None:
-    r = patron.cmd("/api/user/preferences", {"userId": patron.user_id,
-                                             "preferences": {"language": "fr"}})
+    r = patron.cmd(
+        "/api/user/preferences", {"userId": patron.user_id, "preferences": {"language": "fr"}}
+    )
     assert r.status_code == 200, r.text
     me = patron.get(patron.url + "/api/auth/session").json()
     assert me["preferences"]["language"] == "fr"
@@ -173,8 +175,10 @@ def test_player_endpoints(staff: Api, loaded: dict) -> None:
 
 
 def test_auth_settings_add_a_moderator(staff: Api, box: Any) -> None:
-    r = staff.cmd("/api/auth/settings", {"setting": "moderator",
-                                         "value": {"username": "Sam", "pin": "777888"}})
+    r = staff.cmd(
+        "/api/auth/settings",
+        {"setting": "moderator", "value": {"username": "Sam", "pin": "777888"}},
+    )
     assert r.status_code == 200, r.text
     mod = Api(box.url).login("777888")
     me = mod.get(mod.url + "/api/auth/session").json()
@@ -187,8 +191,12 @@ BAD_COMMANDS = [
     ("/api/ui/command", {"command": "FLY"}, 400, "unknown_command"),
     ("/api/ui/command", {"command": "SET_VOLUME", "value": "loud"}, 400, "invalid_value"),
     ("/api/ui/command", {"command": "SET_VOLUME", "value": 101}, 400, "out_of_range"),
-    ("/api/ui/command", {"command": "SET_VOLUME", "value": 5, "venueId": "elsewhere"}, 404,
-     "unknown_venue"),
+    (
+        "/api/ui/command",
+        {"command": "SET_VOLUME", "value": 5, "venueId": "elsewhere"},
+        404,
+        "unknown_venue",
+    ),
     ("/api/ui/command", {"command": "SET_VOLUME", "value": 5, "venueId": 7}, 400, None),
     ("/api/ui/command", {"command": "SEEK", "value": -3}, 400, "invalid_value"),
     ("/api/ui/command", {"command": "PAUSE", "expectedRev": 1}, 409, "stale_rev"),
@@ -259,5 +267,7 @@ def test_conflict_answers_carry_the_current_state(staff: Api, loaded: dict) -> N
     r = staff.cmd("/api/ui/command", {"command": "PLAY_NEXT", "expectedPlayId": "p-old"})
     assert_house_error(r, 409, "stale_play_id")
     body = r.json()
-    assert body["state"]["venue"]["now_playing"]["play_id"] == staff.state()["venue"][
-        "now_playing"]["play_id"]
+    assert (
+        body["state"]["venue"]["now_playing"]["play_id"]
+        == staff.state()["venue"]["now_playing"]["play_id"]
+    )

@@ -62,8 +62,9 @@ def test_patron_cannot_reach_staff_actions_over_the_websocket(patron: Api, loade
     try:
         sent = [p for p in STAFF_ACTIONS if p[0] != "/api/auth/settings"]
         for i, (path, body) in enumerate(sent):
-            ws.send(json.dumps({"type": "COMMAND", "commandId": f"c{i}", "path": path,
-                                "body": body}))
+            ws.send(
+                json.dumps({"type": "COMMAND", "commandId": f"c{i}", "path": path, "body": body})
+            )
         ws.send(json.dumps({"type": "COMMAND", "commandId": "short", "command": "PLAY_NEXT"}))
         acks = {}
         while len(acks) < len(sent) + 1:
@@ -93,12 +94,14 @@ def test_csrf_token_is_required_on_cookie_posts(staff: Api, loaded: dict) -> Non
 
 
 def test_foreign_origin_is_refused(staff: Api, loaded: dict) -> None:
-    r = staff.cmd("/api/ui/command", {"command": "PAUSE"},
-                  headers={"Origin": "http://evil.example"})
+    r = staff.cmd(
+        "/api/ui/command", {"command": "PAUSE"}, headers={"Origin": "http://evil.example"}
+    )
     assert_house_error(r, 403, "bad_origin")
     with pytest.raises(websocket.WebSocketBadStatusException) as exc:
-        websocket.create_connection(ws_url(staff), cookie=staff.cookie, timeout=10,
-                                    origin="http://evil.example")
+        websocket.create_connection(
+            ws_url(staff), cookie=staff.cookie, timeout=10, origin="http://evil.example"
+        )
     assert exc.value.status_code == 403
     ok = open_ws(staff, origin=staff.url)  # the console's own origin is fine
     ok.close()
@@ -106,8 +109,10 @@ def test_foreign_origin_is_refused(staff: Api, loaded: dict) -> None:
 
 def test_pin_brute_force_is_locked_out(box) -> None:
     api = Api(box.url)
-    codes = [api.post(box.url + "/api/auth/login", json={"pin": f"{n:04d}"}).status_code
-             for n in range(5)]
+    codes = [
+        api.post(box.url + "/api/auth/login", json={"pin": f"{n:04d}"}).status_code
+        for n in range(5)
+    ]
     assert codes == [401] * 5
     locked = api.post(box.url + "/api/auth/login", json={"pin": STAFF_PIN})
     assert_house_error(locked, 429, "locked_out")

@@ -22,10 +22,13 @@ def proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoxProcess]:
     running = start_box_process(tmp_path_factory.mktemp("sync") / "data", media=TRACKS)
     try:
         staff = Api(running.url).login()
-        pid = staff.cmd("/api/playlist/manage", {"action": "create", "name": "Friday",
-                                                  "tracks": TRACKS * 4}).json()
-        staff.cmd("/api/playlist/manage", {"action": "load",
-                                           "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        pid = staff.cmd(
+            "/api/playlist/manage", {"action": "create", "name": "Friday", "tracks": TRACKS * 4}
+        ).json()
+        staff.cmd(
+            "/api/playlist/manage",
+            {"action": "load", "playlistId": pid["result"]["playlist"]["playlist_id"]},
+        )
         yield running
     finally:
         running.stop()
@@ -37,8 +40,11 @@ def staff(proc: BoxProcess) -> Api:
 
 
 def settings_volumes(frames: list[dict]) -> list[tuple[int, int]]:
-    return [(f["rev"], f["payload"]["player_settings"]["master_volume"])
-            for f in frames if f["type"] == "PLAYER_SETTINGS_UPDATE"]
+    return [
+        (f["rev"], f["payload"]["player_settings"]["master_volume"])
+        for f in frames
+        if f["type"] == "PLAYER_SETTINGS_UPDATE"
+    ]
 
 
 def test_fifty_clients_receive_each_event_in_rev_order(proc: BoxProcess, staff: Api) -> None:
@@ -121,10 +127,12 @@ def test_two_windows_skipping_the_same_track_advance_once(proc: BoxProcess) -> N
     assert history["venue"]["now_playing"]["play_id"] == after["play_id"]
 
 
-def _sse_frames(url: str, since: int, count: int, out: list[dict], ready: threading.Event,
-                cookie: str) -> None:
-    with requests.get(url + f"/api/events?since={since}", stream=True, timeout=60,
-                      headers={"Cookie": cookie}) as r:
+def _sse_frames(
+    url: str, since: int, count: int, out: list[dict], ready: threading.Event, cookie: str
+) -> None:
+    with requests.get(
+        url + f"/api/events?since={since}", stream=True, timeout=60, headers={"Cookie": cookie}
+    ) as r:
         ready.set()
         for line in r.iter_lines(chunk_size=1, decode_unicode=True):
             if line and line.startswith("data: "):
@@ -137,8 +145,9 @@ def test_sse_and_long_poll_deliver_the_same_events(proc: BoxProcess, staff: Api)
     since = staff.state()["rev"]
     sse: list[dict] = []
     ready = threading.Event()
-    reader = threading.Thread(target=_sse_frames, args=(proc.url, since, 8, sse, ready,
-                                                        staff.cookie), daemon=True)
+    reader = threading.Thread(
+        target=_sse_frames, args=(proc.url, since, 8, sse, ready, staff.cookie), daemon=True
+    )
     reader.start()
     assert ready.wait(30)
     for v in (31, 32, 33, 34):

@@ -123,7 +123,9 @@ def test_resume_from_a_rev_and_forgotten_revs(hub) -> None:
     assert h.frames_since(0, staff=False) is None  # before the hub's memory: resync
     resumed = h.connect(since=start)
     assert [json.loads(t)["type"] for t in drain(resumed, 2)] == [
-        "QUEUE_UPDATE", "NOW_PLAYING_UPDATE"]
+        "QUEUE_UPDATE",
+        "NOW_PLAYING_UPDATE",
+    ]
 
 
 def test_runtime_resync_reaches_every_window(hub) -> None:

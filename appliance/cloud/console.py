@@ -1,0 +1,127 @@
+"""`djamms console`: the venue's web console, served away from the venue, over MQTT.
+
+The same app as the LAN console (`web.create_app`), backed by a `RemoteVenue` instead of
+the box's runtime, with its own staff login (its own PIN). Windows on it and on the LAN
+console converge: both render the venue's state, one from the runtime, one from the
+retained topics the venue publishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from appliance.cloud.remote import RemoteVenue, console_staff
+from appliance.cloud.settings import LinkSettings, parse_broker
+from appliance.config import Config, ConfigError, load_config
+
+log = logging.getLogger(__name__)
+
+
+class RemoteConsole:
+    def __init__(
+        self,
+        broker_url: str,
+        venue_id: str,
+        pin: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: Path = Path("./var/console"),
+        ca_file: str = "",
+        web: dict[str, Any] | None = None,
+    ) -> None:
+        if not pin.isdigit() or not 4 <= len(pin) <= 12:
+            raise ConfigError("the console PIN must be 4-12 digits")
+        if not venue_id:
+            raise ConfigError("--venue is required")
+        settings = replace(LinkSettings(broker=parse_broker(broker_url)), ca_file=ca_file)
+        self.venue = RemoteVenue(settings, venue_id, console_staff(pin))
+        self.config = Config(
+            data_dir=data_dir,
+            host=host,
+            port=port,
+            sections={"web": {"mdns": False, **(web or {})}},
+        )
+        self.server: Any = None
+        self.app: Any = None
+
+    @property
+    def port(self) -> int:
+        return self.server.bound_port if self.server else self.config.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    def start(self, ready_timeout: float = 30.0) -> None:
+        from web import create_app
+        from web.server import ConsoleServer
+
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.venue.start()
+        if not self.venue.wait_ready(ready_timeout):
+            log.warning("console: no retained state from venue %s yet; serving anyway",
+                        self.venue.topics.venue_id)  # fmt: skip
+        self.app = create_app(self.venue, self.config)
+        self.app.extensions["djamms"].hub.start()
+        self.server = ConsoleServer(self.config.host, self.config.port, self.app,
+                                    self.config.max_connections + 50)  # fmt: skip
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.app is not None:
+            self.app.extensions["djamms"].hub.stop()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self.venue.stop()
+
+
+def add_console_parser(sub: Any) -> None:
+    p = sub.add_parser("console", help="serve a venue's console remotely, over MQTT")
+    p.add_argument("--broker", help="mqtt[s]://console-user:password@host:port")
+    p.add_argument("--venue", help="the venue id (its broker username)")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--pin", help="this console's staff PIN (or DJAMMS_CONSOLE_PIN)")
+    p.add_argument("--data-dir", help="where the console keeps its sessions")
+    p.add_argument("--ca-file", help="TLS CA bundle for an mqtts:// broker")
+    p.add_argument("--config", help="TOML file with a [console] table of the same keys")
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config) if args.config else None
+    table = dict(cfg.section("console")) if cfg else {}
+
+    def pick(name: str, default: Any = None) -> Any:
+        value = getattr(args, name)
+        return value if value is not None else table.get(name, default)
+
+    broker = pick("broker", "")
+    if not broker:
+        raise ConfigError("--broker is required")
+    console = RemoteConsole(
+        broker,
+        str(pick("venue", "")),
+        str(pick("pin", os.environ.get("DJAMMS_CONSOLE_PIN", ""))),
+        host=str(pick("host", "127.0.0.1")),
+        port=int(pick("port", 8090)),
+        data_dir=Path(pick("data_dir", "./var/console")),
+        ca_file=str(pick("ca_file", "")),
+    )
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    console.start()
+    log.info("remote console for venue %s on %s", console.venue.topics.venue_id, console.url)
+    stop.wait()
+    console.stop()
+    return 0

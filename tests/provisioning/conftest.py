@@ -1,0 +1,50 @@
+"""Builds shared by the provisioning tests: the app's wheel and the overlay (once per run)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+EPOCH = 1_700_000_000
+
+
+def build_wheel(dest: Path) -> Path:
+    """The app's wheel, offline, from a copy of the sources (parallel runs share no build/)."""
+    src = dest / "src"
+    src.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for pkg in ("appliance", "web", "hardware"):
+        if (REPO / pkg).is_dir():
+            shutil.copytree(REPO / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    out = dest / "wheels"
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+           "--no-index", "-q", "-w", str(out), str(src)]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+    (wheel,) = out.glob("djamms-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
+    return wheel.parent
+
+
+def build_overlay(out: Path, epoch: int, wheelhouse: Path) -> Path:
+    """Through the build script's command line, as the image build runs it. (The tests'
+    package is also called `provisioning`, so the product package is not imported here.)"""
+    cmd = [sys.executable, "-m", "provisioning.build_overlay", "--out", str(out),
+           "--epoch", str(epoch), "--wheelhouse", str(wheelhouse)]  # fmt: skip
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, timeout=300)
+    return out
+
+
+@pytest.fixture(scope="session")
+def overlay_tar(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+    return build_overlay(tmp_path_factory.mktemp("overlay") / "overlay.tar.gz", EPOCH, wheelhouse)
