@@ -9,10 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from runtime_kit import ok, running, set_up_playing
-
 from appliance.core import messages as m
 from appliance.core.model import TrackInfo
+from tests.integration.runtime_kit import ok, running, set_up_playing
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from concurrent.futures import Future
 from pathlib import Path
 
-from runtime_kit import (
+from appliance.core import messages as m
+from appliance.core.model import State, TrackInfo
+from appliance.core.outputs import PlayTrack
+from appliance.runtime import Published, Resync, Runtime
+from appliance.store import FileStore, MemoryStore
+from tests.integration.runtime_kit import (
     ADMIN,
     PLAYER,
     EffectLog,
@@ -16,12 +21,6 @@ from runtime_kit import (
     running,
     set_up_playing,
 )
-
-from appliance.core import messages as m
-from appliance.core.model import State, TrackInfo
-from appliance.core.outputs import PlayTrack
-from appliance.runtime import Published, Resync, Runtime
-from appliance.store import FileStore, MemoryStore
 
 
 def _add(video: str, command_id: str = "", **kw: object) -> m.AddToQueue:

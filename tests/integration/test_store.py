@@ -8,13 +8,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from runtime_kit import ADMIN, FakeClock, ok, running, set_up_playing
 from tinydb import TinyDB
 
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
 from appliance.runtime import Runtime
 from appliance.store import PREVIOUS, SNAPSHOT, AtomicJSONStorage, FileStore
+from tests.integration.runtime_kit import ADMIN, FakeClock, ok, running, set_up_playing
 
 
 def _add(i: int) -> m.AddToQueue:
