@@ -176,6 +176,7 @@ def _load_handlers() -> None:
             settings,
             system_ops,
             transport,
+            ui_commands,
             users,
             venue_ops,
         )

@@ -8,11 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from appliance.core import messages as m
-from appliance.core import queue
 from appliance.core.engine import Step, handles, require_staff
-from appliance.core.model import Playlist, PlaylistTrack, QueueItem, frozen_map
+from appliance.core.model import Playlist, PlaylistTrack, frozen_map
 from appliance.core.outputs import Rejected
-from appliance.core.transport import advance, queue_changed, venue_is_idle
+from appliance.core.transport import advance, fill_active_queue, queue_changed, venue_is_idle
 
 MAX_TRACKS = 50_000
 
@@ -173,29 +172,7 @@ def _set_default(s: Step, p: Mapping[str, Any]) -> Playlist:
 
 
 def load_into_queue(s: Step, pl: Playlist) -> None:
-    ids = s.next_ids("q", len(pl.tracks))
-    by, at = s.msg.actor.user_id, s.now_iso
-    items = tuple(
-        QueueItem(
-            id=i,
-            video_id=t.video_id,
-            title=t.title,
-            artist=t.artist,
-            duration=t.duration,
-            thumbnail=t.thumbnail,
-            added_by_user_id=by,
-            added_at=at,
-        )
-        for i, t in zip(ids, pl.tracks, strict=True)
-    )
-    settings = s.venue.player_settings
-    if settings.shuffle_enabled:
-        s.set_venue(
-            active_queue=queue.shuffled(items, settings.shuffle_seed),
-            base_order=tuple(i.id for i in items),
-        )
-    else:
-        s.set_venue(active_queue=items, base_order=())
+    fill_active_queue(s, pl, s.msg.actor.user_id)
     save(s, replace(pl, play_count=pl.play_count + 1, last_played_at=s.now_iso))
 
 

@@ -10,7 +10,7 @@ from appliance.core import messages as m
 from appliance.core.engine import Step, handles, require_staff
 from appliance.core.model import DISPLAY_SLIDERS, EQ_BANDS, REPEAT_MODES, RequestRules, frozen_map
 from appliance.core.outputs import ApplySettings, Rejected
-from appliance.core.transport import toggle_shuffle
+from appliance.core.ui_commands import toggle_shuffle
 
 
 def _int(lo: int, hi: int) -> Callable[[str, Any], int]:

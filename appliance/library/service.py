@@ -38,12 +38,13 @@ from appliance.library.cache import MediaCache
 from appliance.library.demo import make_demo_media
 from appliance.library.fetcher import Done, Fetcher, FetchResult
 from appliance.library.local import LocalLibrary
-from appliance.library.resolver import Resolver, source_url
+from appliance.library.resolver import ResolveError, Resolver, source_url
 
 log = logging.getLogger(__name__)
 
 LIBRARY = m.Actor(user_id="library", role="admin", source="player")
 PROGRESS_EVERY = 1.0  # s between download_progress notices per video
+FIRST_SCAN_WAIT = 120.0  # s a fetch waits for the first scan (demo media may be encoding)
 
 
 class LibraryService:
@@ -99,9 +100,12 @@ class LibraryService:
 
     def _watch(self) -> None:
         """Demo media if the folder is empty, a first scan, then rescans on change."""
-        if self.demo_media and not self.library.files():
-            make_demo_media(self.library.root)
-        self.rescan()
+        try:
+            if self.demo_media and not self.library.files():
+                make_demo_media(self.library.root)
+            self.rescan()
+        finally:
+            self.scanned.set()  # even after a failed scan, fetches must not wait on it
         while not self._stopping.wait(self.scan_every):
             if self.library.changed():
                 self.rescan()
@@ -176,6 +180,16 @@ class LibraryService:
     # -- downloads -------------------------------------------------------------------------
 
     def _download(self, video_id: str) -> tuple[Path, TrackInfo]:
+        # Right after start the folder may not be scanned yet: a local track asked for
+        # then (resuming after a restart) must be found there, not looked for online.
+        deadline = time.monotonic() + FIRST_SCAN_WAIT
+        while not self.scanned.wait(0.5) and time.monotonic() < deadline:
+            if self._stopping.is_set():
+                raise ResolveError("stopping")
+        path = self.locate(video_id)
+        track = self._known_track(video_id)
+        if path is not None and track is not None:
+            return path, track
         return self.resolver.download(video_id, self._progress)
 
     def _progress(self, video_id: str, d: dict[str, Any]) -> None:

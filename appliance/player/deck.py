@@ -8,7 +8,7 @@ thread (keep it short).
 
 Options are chosen for a Raspberry Pi: hardware decoding where it is known to work
 (`hwdec=auto-safe`), video capped to 720p by the resolver, a small demuxer cache (files
-are local), and a short audio buffer so stops are heard at once.
+are local). Stops do not depend on the audio buffer: pausing drops what is buffered.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class DeckOutput:
     audio: str = "auto"  # auto|null|pulse|alsa
     video: str = "auto"  # auto|null
     audio_device: str = ""  # mpv audio-device, e.g. "pulse/djamms" or "alsa/default"
-    audio_buffer: float = 0.05  # seconds
+    audio_buffer: float = 0.2  # seconds
     hwdec: str = "auto-safe"
 
     def mpv_options(self) -> dict[str, Any]:
@@ -46,7 +46,8 @@ class DeckOutput:
             "input_vo_keyboard": False,
             "osc": False,
             "ytdl": False,  # the library resolves and caches; mpv only plays local files
-            "gapless_audio": "no",
+            "gapless_audio": "yes",  # a queued next file follows without a gap
+            "prefetch_playlist": "yes",
             "audio_buffer": self.audio_buffer,
             "audio_fallback_to_null": "yes",
             "hwdec": self.hwdec,
@@ -62,8 +63,9 @@ class DeckOutput:
         if self.video == "null":
             opts["vo"] = "null"
         else:
-            opts["vo"] = "gpu"
-            opts["profile"] = "fast"
+            # gpu (its defaults, bilinear scaling and no debanding, suit a Pi); null where
+            # there is no screen, so a headless box still plays the sound
+            opts["vo"] = "gpu,null"
         return opts
 
 
@@ -72,7 +74,7 @@ DeckListener = Callable[["MpvDeck", str, dict[str, Any]], None]
 
 class MpvDeck:
     """One mpv instance. `on_event(deck, kind, data)` gets kind "end" ({"reason",
-    "error"}), "loaded" ({}), or "dead" ({})."""
+    "error"}), "loaded" ({}), "switched" ({}: moved on to the queued file) or "dead"."""
 
     def __init__(self, name: str, output: DeckOutput, on_event: DeckListener) -> None:
         self.name = name
@@ -80,6 +82,7 @@ class MpvDeck:
         self._on_event = on_event
         self.mpv = mpv.MPV(**output.mpv_options())
         self.time_pos: float | None = None
+        self.last_time_pos = 0.0  # survives the unload/shutdown that clears time-pos
         self.duration: float | None = None
         self.eof = False
         self.idle = True
@@ -87,6 +90,7 @@ class MpvDeck:
         self.paused = True
         self.last_progress = time.monotonic()  # when time-pos last moved
         self.path: Path | None = None
+        self.queued: Path | None = None  # appended to this deck's playlist, plays next
         self.gain = 0.0
         self.master = 100.0
         self.muted = False
@@ -105,6 +109,7 @@ class MpvDeck:
     def _on_time(self, _name: str, value: Any) -> None:
         if value is not None and value != self.time_pos:
             self.last_progress = time.monotonic()
+            self.last_time_pos = float(value)
         self.time_pos = value
 
     def _on_prop(self, name: str, value: Any) -> None:
@@ -125,7 +130,13 @@ class MpvDeck:
             error = mpv.ErrorCode.exception_for_ec(data.error) if data.error < 0 else None
             self._on_event(self, "end", {"reason": reason, "error": str(error or "")})
         elif eid == mpv.MpvEventID.FILE_LOADED:
-            self._on_event(self, "loaded", {})
+            if self.queued is not None:  # the playlist moved on to the queued file
+                self.path, self.queued = self.queued, None
+                self.eof = False
+                self.last_progress = time.monotonic()
+                self._on_event(self, "switched", {})
+            else:
+                self._on_event(self, "loaded", {})
         elif eid == mpv.MpvEventID.SHUTDOWN:
             self._on_event(self, "dead", {})
 
@@ -141,11 +152,16 @@ class MpvDeck:
 
     def position(self) -> float:
         """The current playback time, read from the core (fresher than the observer)."""
-        try:
-            value = self.mpv.time_pos
-        except (mpv.ShutdownError, AttributeError, RuntimeError):
-            value = None
-        return float(value if value is not None else (self.time_pos or 0.0))
+        value = None
+        if self.alive:
+            try:
+                value = self.mpv.time_pos
+            except (mpv.ShutdownError, AttributeError, RuntimeError):
+                value = None
+        if value is None:
+            return self.last_time_pos
+        self.last_time_pos = float(value)
+        return self.last_time_pos
 
     def remaining(self) -> float | None:
         if not self.duration:
@@ -159,7 +175,9 @@ class MpvDeck:
         `video=False` keeps its window closed until `show_video()` (a preloaded deck must
         not cover the live one)."""
         self.path = path
+        self.queued = None
         self.time_pos = None
+        self.last_time_pos = max(0.0, start)
         self.duration = None
         self.eof = False
         self.idle = False
@@ -172,6 +190,19 @@ class MpvDeck:
         if not video:
             options += ",vid=no"
         self.mpv.command("loadfile", str(path), "replace", options)
+
+    def queue_next(self, path: Path) -> None:
+        """Play `path` straight after the current file, on this deck (gapless)."""
+        self.queued = path
+        self.mpv.command("loadfile", str(path), "append")
+
+    def drop_finished(self) -> None:
+        """Forget the files already played from this deck's playlist."""
+        try:
+            while int(self.mpv.playlist_pos or 0) > 0:
+                self.mpv.command("playlist-remove", 0)
+        except (mpv.ShutdownError, RuntimeError, TypeError, ValueError):
+            log.debug("deck %s: playlist trim failed", self.name, exc_info=True)
 
     def show_video(self) -> None:
         self.mpv.vid = "auto"
@@ -192,7 +223,7 @@ class MpvDeck:
     def stop(self) -> None:
         """Silence now and unload."""
         self.paused = True
-        self.path = None
+        self.path = self.queued = None
         self.mpv.pause = True
         self.mpv.command("stop")
 

@@ -1,7 +1,8 @@
 """Which player the box runs: the mpv mixer (`player = "mpv"`), or the stand-in where
 there is no mpv (`player = "standin"`).
 
-`[player]` settings in the config file: `audio_buffer` (s, default 0.05), `alsa_device`
+`[player]` settings in the config file: `audio_buffer` (s, default 0.2: stops do not wait
+for it, since a paused stream is dropped at the sound server), `alsa_device`
 (default "default", used with `--audio alsa`), `stall_timeout` (s, default 8),
 `heartbeat_every` (s, default 5), `hwdec` (default "auto-safe").
 """
@@ -9,7 +10,7 @@ there is no mpv (`player = "standin"`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,15 @@ class FileSource:
         pass
 
 
-def deck_output(config: Config, environ: dict[str, str] | None = None) -> DeckOutput:
+def has_screen(environ: Mapping[str, str], dri: Path = Path("/dev/dri")) -> bool:
+    """A display server, or a DRM device to draw on. Without one mpv's video probing
+    fails (and on some builds closes descriptors it does not own), so video is off."""
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return True
+    return any(dri.glob("card*")) if dri.is_dir() else False
+
+
+def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> DeckOutput:
     env = os.environ if environ is None else environ
     section: dict[str, Any] = dict(config.section("player"))
     device = ""
@@ -59,9 +68,9 @@ def deck_output(config: Config, environ: dict[str, str] | None = None) -> DeckOu
         device = f"alsa/{section.get('alsa_device', 'default')}"
     return DeckOutput(
         audio=config.audio,
-        video=config.video,
+        video=config.video if has_screen(env) else "null",
         audio_device=device,
-        audio_buffer=float(section.get("audio_buffer", 0.05)),
+        audio_buffer=float(section.get("audio_buffer", 0.2)),
         hwdec=str(section.get("hwdec", "auto-safe")),
     )
 

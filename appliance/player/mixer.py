@@ -19,14 +19,12 @@ the track reloaded at its last position. `Heartbeat` every `heartbeat_every` sec
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from appliance.core import messages as m
 from appliance.core.model import PlayerSettings, QueueItem, State
@@ -42,68 +40,21 @@ from appliance.core.outputs import (
     Seek,
     StopPlayback,
 )
+from appliance.player import stops, ticks
 from appliance.player.deck import DeckOutput, MpvDeck
-from appliance.player.recovery import check_decks, on_deck_event, preload_next
+from appliance.player.recovery import on_deck_event
+from appliance.player.slot import CUT_FADE, MediaSource, Ramp, Slot
 from appliance.player.standin import PLAYER
 from appliance.player.tuning import audio_filters, display_properties, window_properties
 
 log = logging.getLogger(__name__)
 
-LEAD = 0.6  # s: how early TrackEnded is reported, so the next PlayTrack is here in time
 SKIP_FADE = 1.0  # s: the longest crossfade a skip gets
 GAPLESS_LEAD = 0.015  # s: start the next deck this much early to hide the unpause latency
-CUT_FADE = 0.03  # s: a cut is a very short fade, so it does not click
+GAPLESS_MIN_LEFT = 0.15  # s: less than this left and the next file is started on the other deck
 # s: a volume change is heard this much later (the output's buffer), an unpause at once;
 # a crossfade therefore starts this much early so its ramps fit before the last sample.
 VOLUME_LATENCY = 0.1
-
-
-class MediaSource(Protocol):
-    """Where the mixer gets local files (the library adapter's resolver and cache)."""
-
-    def locate(self, video_id: str) -> Path | None: ...
-
-    def fetch(self, video_id: str, done: Callable[[Path | None, str], None]) -> None: ...
-
-    def discard(self, video_id: str, reason: str) -> None: ...
-
-
-@dataclass
-class Ramp:
-    start: float
-    seconds: float
-    from_gain: float
-    to_gain: float
-
-    def gain(self, now: float) -> tuple[float, bool]:
-        """Equal-power: rising as sin, falling as cos of the elapsed quarter turn."""
-        x = 1.0 if self.seconds <= 0 else min(1.0, max(0.0, (now - self.start) / self.seconds))
-        if self.to_gain >= self.from_gain:
-            g = self.from_gain + (self.to_gain - self.from_gain) * math.sin(x * math.pi / 2)
-        else:
-            g = self.to_gain + (self.from_gain - self.to_gain) * math.cos(x * math.pi / 2)
-        return g, x >= 1.0
-
-
-@dataclass
-class Slot:
-    deck: MpvDeck
-    play_id: str = ""
-    video_id: str = ""
-    started: bool = False
-    end_reported: bool = False
-    begin_when_left: float | None = None  # start when the live deck has this much left
-    fade: float = 0.0
-    ramp: Ramp | None = None
-    stop_after_ramp: bool = False
-    position: float = 0.0
-    failed_preload: str = ""
-
-    def clear(self) -> None:
-        self.play_id = self.video_id = ""
-        self.started = self.end_reported = self.stop_after_ramp = False
-        self.begin_when_left = None
-        self.ramp = None
 
 
 class Mixer:
@@ -120,7 +71,7 @@ class Mixer:
         volume_latency: float = VOLUME_LATENCY,
         deck_factory: Callable[[str, DeckOutput, Any], MpvDeck] = MpvDeck,
     ) -> None:
-        self._post = post
+        self.post = post
         self.source = source
         self.output = output
         self.player_id = player_id
@@ -145,22 +96,22 @@ class Mixer:
         self._thread: threading.Thread | None = None
         self._last_status = 0.0
         self._last_state = ""
-        self._last_heartbeat = 0.0
-        self._af = ""
+        self.last_heartbeat = 0.0
+        self.af = ""
         self._early: list[Effect] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         with self._lock:
-            self.slots = [Slot(self._new_deck("A")), Slot(self._new_deck("B"))]
+            self.slots = [Slot(self.new_deck("A")), Slot(self.new_deck("B"))]
             early, self._early = self._early, []
             for effect in early:
                 self._apply(effect)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name="mixer", daemon=True)
         self._thread.start()
-        self._post(m.PlayerReady(player_id=self.player_id, kind="mpv", actor=PLAYER))
+        self.post(m.PlayerReady(player_id=self.player_id, kind="mpv", actor=PLAYER))
 
     def stop(self) -> None:
         self._running = False
@@ -173,12 +124,12 @@ class Mixer:
                 slot.deck.terminate()
             self.slots = []
 
-    def _new_deck(self, name: str) -> MpvDeck:
+    def new_deck(self, name: str) -> MpvDeck:
         deck = self._deck_factory(name, self.output, self._on_deck_event)
         deck.set_level(gain=0.0, master=self.settings.master_volume)
         deck.set_mute(self.settings.is_muted)
-        if self._af:
-            deck.set_property("af", self._af)
+        if self.af:
+            deck.set_property("af", self.af)
         return deck
 
     def _on_deck_event(self, deck: MpvDeck, kind: str, data: dict[str, Any]) -> None:
@@ -189,6 +140,11 @@ class Mixer:
     # -- effects (the runtime's sink thread) ------------------------------------------------
 
     def __call__(self, effects: tuple[Effect, ...], state: State) -> None:
+        if any(isinstance(e, EmergencyStop) for e in effects):
+            # Silence before waiting for the lock (a tick may hold it): libmpv calls are
+            # thread-safe, and a pause is heard at once.
+            for slot in list(self.slots):
+                slot.deck.pause()
         with self._lock:
             if not self.slots:  # the runtime starts before the adapters: hold until start()
                 self._early.extend(effects)
@@ -199,37 +155,23 @@ class Mixer:
 
     def _apply(self, effect: Effect) -> None:
         if isinstance(effect, EmergencyStop):
-            self._halt("emergency")
+            stops.halt(self, "emergency")
         elif isinstance(effect, PlayTrack):
             self._play_track(effect)
         elif isinstance(effect, Prefetch):
             self.upcoming = effect.items
         elif isinstance(effect, Pause):
-            self._pause()
+            stops.pause(self)
         elif isinstance(effect, Resume):
-            self._resume()
+            stops.resume(self)
         elif isinstance(effect, Seek):
-            self._seek(effect.position)
+            stops.seek(self, effect.position)
         elif isinstance(effect, FadeOutStop):
-            self._fade_out(effect.seconds)
+            stops.fade_out(self, effect.seconds)
         elif isinstance(effect, StopPlayback):
-            self._stop_playback()
+            stops.stop_playback(self)
         elif isinstance(effect, ApplySettings):
-            self._apply_settings(effect.settings)
-
-    def _halt(self, transport: str) -> None:
-        """Silence first (pause corks the stream), bookkeeping after."""
-        for slot in self.slots:
-            slot.deck.pause()
-        live = self.live
-        if live is not None and live.play_id:
-            self._report_status(live, "stopped", force=True)
-        self.transport = transport
-        self.pending = None
-        for slot in self.slots:
-            slot.deck.stop()
-            slot.clear()
-        self.live = None
+            self.apply_settings(effect.settings)
 
     def _play_track(self, effect: PlayTrack) -> None:
         self.pending = None
@@ -237,7 +179,7 @@ class Mixer:
         path = self.source.locate(effect.item.video_id)
         if path is None:
             self.pending = effect
-            self._post(m.PlayerStatus(play_id=effect.play_id, state="buffering", actor=PLAYER))
+            self.post(m.PlayerStatus(play_id=effect.play_id, state="buffering", actor=PLAYER))
             self.source.fetch(
                 effect.item.video_id, lambda p, err: self._fetched(effect.play_id, p, err)
             )
@@ -251,7 +193,7 @@ class Mixer:
                 return
             self.pending = None
             if path is None:
-                self._post(
+                self.post(
                     m.PlayerError(
                         play_id=play_id, error_code="unplayable", detail=error, actor=PLAYER
                     )
@@ -285,6 +227,8 @@ class Mixer:
             live.deck.stop()
             live.clear()
             self.live = live = None
+        if self._gapless(effect, path):
+            return
         target = self._target_for(effect, path)
         target.play_id, target.video_id = effect.play_id, effect.item.video_id
         target.started = target.end_reported = False
@@ -302,26 +246,56 @@ class Mixer:
             return
         if not playing or effect.transition == "cut" or outgoing is None:
             if outgoing is not None:
-                self._fade_slot(outgoing, CUT_FADE)
-            self._begin(target, 0.0)
+                self.fade_slot(outgoing, CUT_FADE)
+            self.begin(target, 0.0)
         elif effect.transition == "skip":
             fade = min(cf, SKIP_FADE)
-            self._fade_slot(outgoing, fade if fade > 0 else CUT_FADE)
-            self._begin(target, fade)
+            self.fade_slot(outgoing, fade if fade > 0 else CUT_FADE)
+            self.begin(target, fade)
         else:
             left = outgoing.deck.remaining() or 0.0
             target.fade = min(cf, left)
             target.begin_when_left = target.fade + self.volume_latency if cf > 0 else GAPLESS_LEAD
             if left <= target.begin_when_left:
-                self._begin(target, target.fade)
+                self.begin(target, target.fade)
 
-    def _begin(self, slot: Slot, fade: float) -> None:
+    def _gapless(self, effect: PlayTrack, path: Path) -> bool:
+        """crossfade_time = 0: the live deck's mpv plays on into the next file (gapless
+        audio, sample-exact), rather than a second deck started on a timer."""
+        live = self.live
+        if (
+            effect.transition != "crossfade"
+            or self.settings.crossfade_time > 0
+            or effect.paused
+            or effect.start_at > 0
+            or live is None
+            or not live.play_id
+            or live.deck.paused
+            or live.deck.queued is not None
+            or (live.deck.remaining() or 0.0) < GAPLESS_MIN_LEFT
+        ):
+            return False
+        live.deck.queue_next(path)
+        live.next_play_id, live.next_video_id = effect.play_id, effect.item.video_id
+        return True
+
+    def switched(self, slot: Slot) -> None:
+        """The deck moved on to its queued file: that is now the live track."""
+        if not slot.next_play_id:
+            return
+        slot.play_id, slot.video_id = slot.next_play_id, slot.next_video_id
+        slot.next_play_id = slot.next_video_id = ""
+        slot.started, slot.end_reported, slot.position = True, False, 0.0
+        slot.deck.drop_finished()
+        self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
+
+    def begin(self, slot: Slot, fade: float) -> None:
         """Unpause `slot` (ramping in over `fade`) and ramp out whatever else plays."""
         slot.begin_when_left = None
         for other in self.slots:
             if other is not slot and other.play_id and not other.deck.paused:
                 left = other.deck.remaining()
-                self._fade_slot(other, min(fade, left) if left is not None else fade)
+                self.fade_slot(other, min(fade, left) if left is not None else fade)
         now = time.monotonic()
         if fade > 0:
             slot.deck.set_level(gain=0.0)
@@ -332,75 +306,14 @@ class Mixer:
             slot.deck.show_video()
         slot.deck.play()
         slot.started = True
-        self._post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
+        self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
 
-    def _fade_slot(self, slot: Slot, seconds: float) -> None:
+    def fade_slot(self, slot: Slot, seconds: float) -> None:
         slot.ramp = Ramp(time.monotonic(), max(0.0, seconds), slot.deck.gain, 0.0)
         slot.stop_after_ramp = True
         slot.end_reported = True
 
-    def _pause(self) -> None:
-        self.transport = "paused"
-        for slot in self.slots:
-            if slot is not self.live and slot.play_id:  # finish a crossfade at once
-                slot.deck.stop()
-                slot.clear()
-        live = self.live
-        if live is not None:
-            live.begin_when_left = None
-            if live.ramp is not None:
-                live.ramp = None
-                live.deck.set_level(gain=1.0)
-            live.deck.pause()
-            if live.play_id:
-                self._report_status(live, "paused", force=True)
-
-    def _resume(self) -> None:
-        self.transport = "playing"
-        live = self.live
-        if live is not None and live.play_id and live.deck.loaded:
-            live.deck.set_level(gain=1.0)
-            live.deck.play()
-            live.started = True
-            self._report_status(live, "playing", force=True)
-
-    def _seek(self, position: float) -> None:
-        live = self.live
-        if live is not None and live.deck.loaded:
-            live.deck.seek(position)
-            live.position = position
-            live.end_reported = False
-
-    def _fade_out(self, seconds: float) -> None:
-        live = self.live
-        if live is not None and live.play_id:
-            self._report_status(live, "stopped", force=True)
-        self.transport = "stopped"
-        self.pending = None
-        for slot in self.slots:
-            slot.begin_when_left = None
-            if slot.play_id and not slot.deck.paused:
-                self._fade_slot(slot, seconds)
-            elif slot.play_id:
-                slot.deck.stop()
-                slot.clear()
-        self.live = None
-
-    def _stop_playback(self) -> None:
-        """Nothing left to play: let a track that already reported its end finish."""
-        self.transport = "stopped"
-        self.pending = None
-        for slot in self.slots:
-            if not slot.play_id:
-                continue
-            left = slot.deck.remaining()
-            if slot.end_reported and left is not None and not slot.deck.paused:
-                self._fade_slot(slot, left)
-            else:
-                self._fade_slot(slot, CUT_FADE)
-        self.live = None
-
-    def _apply_settings(self, settings: PlayerSettings) -> None:
+    def apply_settings(self, settings: PlayerSettings) -> None:
         self.settings = settings
         af = audio_filters(settings)
         video = display_properties(settings)
@@ -410,11 +323,11 @@ class Mixer:
             deck = slot.deck
             deck.set_level(master=settings.master_volume)
             deck.set_mute(settings.is_muted)
-            if af != self._af:
+            if af != self.af:
                 deck.set_property("af", af)
             for name, value in video.items():
                 deck.set_property(name, value)
-        self._af = af
+        self.af = af
 
     # -- the loop: ramps, scheduled starts, end detection, reports, recovery ----------------
 
@@ -428,7 +341,7 @@ class Mixer:
             with self._lock:
                 try:
                     self._drain_deck_events()
-                    timeout = self._tick(time.monotonic())
+                    timeout = ticks.tick(self, time.monotonic())
                 except Exception:  # a bad moment must not stop the music for good
                     log.exception("mixer tick failed")
                     timeout = 0.1
@@ -446,69 +359,14 @@ class Mixer:
             if slot is not None:
                 on_deck_event(self, slot, kind, data)
 
-    def _tick(self, now: float) -> float:
-        check_decks(self, now)
-        timeout = 0.1
-        for slot in self.slots:
-            if slot.begin_when_left is not None:
-                timeout = min(timeout, self._scheduled_start(slot))
-            if slot.ramp is not None:
-                gain, done = slot.ramp.gain(now)
-                slot.deck.set_level(gain=gain)
-                timeout = 0.01
-                if done:
-                    slot.ramp = None
-                    if slot.stop_after_ramp:
-                        slot.deck.stop()
-                        slot.clear()
-        live = self.live
-        if live is not None and live.play_id and live.started:
-            self._check_end(live)
-            self._report_status(live, self._live_state(live))
-        if now - self._last_heartbeat >= self.heartbeat_every:
-            self._last_heartbeat = now
-            self._post(
-                m.Heartbeat(
-                    player_id=self.player_id,
-                    position=live.position if live else 0.0,
-                    play_id=live.play_id if live else "",
-                    actor=PLAYER,
-                )
-            )
-        preload_next(self)
-        return timeout
-
-    def _scheduled_start(self, slot: Slot) -> float:
-        outgoing = next((s for s in self.slots if s is not slot and s.play_id), None)
-        left = outgoing.deck.remaining() if outgoing is not None else None
-        wanted = slot.begin_when_left or 0.0
-        if left is None or left <= wanted + 0.002 or outgoing.deck.eof:
-            self._begin(slot, slot.fade)
-            return 0.01
-        return max(0.001, min(0.01, (left - wanted) / 2))
-
-    def _check_end(self, live: Slot) -> None:
-        if live.end_reported or self.transport != "playing" or live.deck.paused:
-            return
-        left = live.deck.remaining()
-        cf = float(self.settings.crossfade_time)
-        if live.deck.eof or (left is not None and left <= cf + LEAD):
-            live.end_reported = True
-            self._post(m.TrackEnded(play_id=live.play_id, reason="eof", actor=PLAYER))
-
-    def _live_state(self, live: Slot) -> str:
-        if self.transport == "paused" or live.deck.paused:
-            return "paused"
-        return "buffering" if live.deck.buffering else "playing"
-
-    def _report_status(self, slot: Slot, state: str, force: bool = False) -> None:
+    def report_status(self, slot: Slot, state: str, force: bool = False) -> None:
         now = time.monotonic()
         position = slot.deck.position() if slot.deck.loaded else slot.position
         slot.position = position
         if not force and state == self._last_state and now - self._last_status < self.status_every:
             return
         self._last_state, self._last_status = state, now
-        self._post(
+        self.post(
             m.PlayerStatus(
                 play_id=slot.play_id,
                 state=state,

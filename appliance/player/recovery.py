@@ -22,13 +22,27 @@ log = logging.getLogger(__name__)
 def on_deck_event(mixer: Mixer, slot: Slot, kind: str, data: dict[str, Any]) -> None:
     if kind == "dead":
         return  # check_decks rebuilds it on this tick
+    if kind == "switched":
+        mixer.switched(slot)
+        return
     if kind != "end" or data.get("reason") != "error":
         return
     detail = data.get("error") or "playback failed"
     video_id = slot.video_id
+    if slot.next_play_id:  # the file queued after the live one (gapless) would not open
+        mixer.post(
+            m.PlayerError(
+                play_id=slot.next_play_id, error_code="playback_error", detail=detail,
+                actor=PLAYER,
+            )
+        )  # fmt: skip
+        mixer.source.discard(slot.next_video_id, detail)
+        slot.next_play_id = slot.next_video_id = ""
+        slot.deck.queued = None
+        return
     if slot.play_id:
         log.warning("deck %s: %s failed: %s", slot.deck.name, video_id, detail)
-        mixer._post(
+        mixer.post(
             m.PlayerError(
                 play_id=slot.play_id, error_code="playback_error", detail=detail, actor=PLAYER
             )
@@ -65,10 +79,10 @@ def rebuild(mixer: Mixer, slot: Slot, why: str) -> None:
     gain = 1.0 if slot.ramp is None else slot.ramp.to_gain
     # Shutting a broken core down can block: do it off the mixer's thread.
     threading.Thread(target=old.terminate, name=f"deck-{old.name}-reaper", daemon=True).start()
-    slot.deck = mixer._new_deck(old.name)
+    slot.deck = mixer.new_deck(old.name)
     mixer.rebuilds += 1
-    if mixer.output.video != "null" or mixer._af:
-        mixer._apply_settings(mixer.settings)
+    if mixer.output.video != "null" or mixer.af:
+        mixer.apply_settings(mixer.settings)
     resumed = bool(slot.play_id and path is not None)
     if resumed and path is not None:
         playing = slot is mixer.live and mixer.transport == "playing" and slot.started
@@ -79,7 +93,7 @@ def rebuild(mixer: Mixer, slot: Slot, why: str) -> None:
             slot.deck.stop()
             slot.clear()
     log.warning("deck %s %s; rebuilt (resumed at %.1f s: %s)", old.name, why, position, resumed)
-    mixer._post(
+    mixer.post(
         m.RecordLog(
             event_type="player_deck_rebuilt",
             event_data={

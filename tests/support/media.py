@@ -15,9 +15,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
@@ -146,3 +149,14 @@ class MediaServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@pytest.fixture(name="media_server")
+def media_server_fixture(tmp_path: Path) -> Iterator[MediaServer]:
+    """Fixture `media_server`: a MediaServer over `tmp_path / "served"` (put files there),
+    stopped afterwards. Import `media_server_fixture` into the test module to use it."""
+    root = tmp_path / "served"
+    root.mkdir(parents=True, exist_ok=True)
+    server = MediaServer(root).start()
+    yield server
+    server.stop()

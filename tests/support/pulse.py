@@ -23,8 +23,10 @@ import subprocess
 import threading
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 SILENCE_DB = -60.0
 
@@ -300,3 +302,53 @@ def longest_gap(levels: Sequence[float], threshold: float, start: int, end: int)
 def overlap(a: Sequence[float], b: Sequence[float], threshold: float) -> int:
     """Windows where both `a` and `b` are at or above `threshold` (crossfade length)."""
     return sum(1 for x, y in zip(a, b, strict=False) if x >= threshold and y >= threshold)
+
+
+def steady_db(levels: Sequence[float], start: int, end: int) -> float:
+    """The median level over [start, end): what a tone sits at, ignoring edges."""
+    part = sorted(levels[start:end])
+    return part[len(part) // 2] if part else -200.0
+
+
+@pytest.fixture(scope="module", name="pulse")
+def pulse_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    """Fixture `pulse`: a private PulseAudio daemon per test module. Use it with
+    `from tests.support.pulse import pulse_fixture  # noqa: F401` and a `pulse` argument."""
+    with PulseServer(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+def end_after(levels: Sequence[float], threshold: float, start: int, hold: int = 25) -> int:
+    """First window from `start` that begins a run of at least `hold` windows below
+    `threshold`: where a sound really ends, ignoring a brief dip. -1 if it never does."""
+    run = 0
+    for i in range(start, len(levels)):
+        run = run + 1 if levels[i] < threshold else 0
+        if run >= hold:
+            return i - hold + 1
+    return -1
+
+
+def dips(levels: Sequence[float], threshold: float, start: int, end: int, hold: int = 25) -> int:
+    """Brief drops below `threshold` (shorter than `hold` windows) inside [start, end):
+    dropouts in something that should sound continuously."""
+    count = run = 0
+    for i in range(start, min(end, len(levels))):
+        if levels[i] < threshold:
+            run += 1
+        else:
+            if 0 < run < hold:
+                count += 1
+            run = 0
+    return count
+
+
+def onset(levels: Sequence[float], threshold: float, start: int = 0, hold: int = 10) -> int:
+    """First window from `start` that begins at least `hold` windows at or above
+    `threshold`: where a sound really starts, not a click. -1 if none."""
+    run = 0
+    for i in range(start, len(levels)):
+        run = run + 1 if levels[i] >= threshold else 0
+        if run >= hold:
+            return i - hold + 1
+    return -1
