@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -242,6 +243,7 @@ async def bench_storm(box, n: int = 200) -> None:
 
 async def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-web-")) / "data"
+    os.environ["DJAMMS_DEMO_MEDIA"] = "false"  # no clip-making or scanning during the runs
     box = start_box_process(data)
     try:
         staff = Staff(box.url)

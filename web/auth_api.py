@@ -74,10 +74,11 @@ def login() -> Response:
         raise ApiError("wrong_pin", "That PIN is not right.", 401)
     c.logins.succeeded(address)
     sid, session = c.sessions.create(user.user_id, user.role, user.username)
-    c.runtime.submit(m.UserLoggedIn(user_id=user.user_id, actor=actor_for(session, request)))
+    # the login itself is the session; recording it must not hold the answer up
+    c.runtime.submit_async(m.UserLoggedIn(user_id=user.user_id, actor=actor_for(session, request)))
     if c.first_pin:  # staff are in: the screen page stops showing the first-start PIN
         c.first_pin = ""
-        c.runtime.submit(m.SystemNotice(status="first_pin_used"))
+        c.runtime.submit_async(m.SystemNotice(status="first_pin_used"))
     return _with_cookie(session, sid)
 
 

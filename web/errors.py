@@ -79,6 +79,13 @@ def register_error_handlers(app: Flask) -> None:
         code, message = _HTTP_CODES.get(status, ("http_error", exc.description or "Error."))
         return error_response(code, message, status)
 
+    @app.errorhandler(TimeoutError)
+    def _busy(exc: TimeoutError) -> Response:
+        # runtime.submit waited too long: the box is swamped, the request may be retried
+        resp = error_response("busy", "The box is busy; try again in a moment.", 503)
+        resp.headers["Retry-After"] = "2"
+        return resp
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)

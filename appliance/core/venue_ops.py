@@ -233,6 +233,10 @@ def track_unplayable(s: Step) -> None:
     venue = s.venue
     active = _update_items(venue.active_queue, msg.video_id, unplayable=True)
     priority = _update_items(venue.priority_queue, msg.video_id, unplayable=True)
+    if active == venue.active_queue and priority == venue.priority_queue:
+        # already known: no change, no new prefetch (which would report it again, forever)
+        s.durable = False
+        return
     s.set_venue(active_queue=active, priority_queue=priority)
     s.log("track_unplayable", video_id=msg.video_id, reason=msg.reason)
     queue_changed(s)

@@ -3,6 +3,7 @@ clients that hold a session the way a browser does (cookie + CSRF header)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,15 @@ def loaded(box: RunningBox, staff: Api) -> dict[str, Any]:
     pid = r.json()["result"]["playlist"]["playlist_id"]
     r = staff.cmd("/api/playlist/manage", {"action": "load", "playlistId": pid})
     assert r.status_code == 200, r.text
-    state = staff.state()
-    assert state["venue"]["now_playing"] is not None
+    # the player's own report (TrackStarted) changes the state too: wait for it, so a
+    # test's before/after comparison sees only what the test did
+    deadline = time.monotonic() + 30
+    while True:
+        state = staff.state()
+        np = state["venue"]["now_playing"]
+        assert np is not None
+        if np["state"] == "playing" or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)  # the report comes on the player's thread; nothing to wait on here
+    assert np["state"] == "playing"
     return {"playlist_id": pid, "venue_id": state["venue"]["venue_id"]}
