@@ -3,7 +3,7 @@
 Reports RSS growth, threads, open files and event latency over time as bench lines.
 
 `make soak` runs DJAMMS_SOAK_SECONDS (default 600) and writes bench/out/soak.jsonl for
-the report; `make test` runs 40 s and only prints its figures. Assertions hold the box to
+the report; `make test` runs 30 s and only prints its figures. Assertions hold the box to
 what cannot depend on the machine's speed: no 5xx, tracks keep changing, and the threads
 and open files the clients used are given back once they leave."""
 
@@ -41,7 +41,7 @@ def soak(box: BoxProcess, seconds: float, out: Path) -> None:
 def test_soak_short(tmp_path: Path, short_tracks: list[Path]) -> None:
     box = media_box(tmp_path / "box", short_tracks)
     try:
-        soak(box, 40, tmp_path / "soak.jsonl")
+        soak(box, 30, tmp_path / "soak.jsonl")
     finally:
         box.stop()
 
