@@ -303,9 +303,10 @@ class Runtime:
     def _handle(self, job: _Job) -> None:
         msg = job.msg
         if msg.command_id and msg.command_id in self._done:
-            prior = self._done[msg.command_id]
             if job.reply is not None:
-                prior.add_done_callback(lambda f, r=job.reply: r.set_result(f.result()))
+                self._done[msg.command_id].add_done_callback(
+                    lambda f, r=job.reply: r.set_result(self._with_truth(f.result()))
+                )
             return
         state = self._state
         now = job.now if job.now is not None else self.clock()
@@ -314,8 +315,10 @@ class Runtime:
         except Rejected as exc:
             conflict = state if exc.status == 409 else None
             reply = Reply(False, state.rev, error=exc.as_error(), status=exc.status, state=conflict)
-            if msg.command_id:  # a retried command gets its first answer, refusals included
-                self._remember(msg.command_id, reply)
+            if msg.command_id:  # a retried command gets its first answer, refusals included;
+                # without the state: thousands of remembered conflicts each pinning a whole
+                # State (its activity log, its recent commands) is how the box ran out of memory
+                self._remember(msg.command_id, replace(reply, state=None))
             if job.reply is not None:
                 job.reply.set_result(reply)
             return
@@ -345,6 +348,10 @@ class Runtime:
         else:
             written.add_done_callback(lambda w: _settle(fut, reply, w))
             written.add_done_callback(self._watch_storage)
+
+    def _with_truth(self, reply: Reply) -> Reply:
+        """A remembered conflict, retried: with the current state, as a first answer has."""
+        return replace(reply, state=self._state) if reply.status == 409 else reply
 
     def _watch_storage(self, written: Future[None]) -> None:
         """Tell the consoles when saving starts failing and when it works again."""

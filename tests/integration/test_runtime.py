@@ -3,6 +3,8 @@ subscribers, effect sinks, resume after restart, and the position checkpoint."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -89,6 +91,27 @@ def test_stale_expected_play_id_gives_409_with_the_current_state(tmp_path: Path)
         reply = rt.submit(m.UiCommand(command="SEEK", value=3, expected_play_id=old, actor=ADMIN))
         assert reply.status == 409 and reply.error["code"] == "stale_play_id"
         assert reply.state is rt.state
+
+
+def test_a_remembered_conflict_does_not_keep_its_state_alive(tmp_path: Path) -> None:
+    """The idempotency memory holds thousands of answers: a 409 in it must not pin the
+    whole State it was refused against (that grew the box by megabytes a minute)."""
+    with running(tmp_path) as (rt, _):
+        set_up_playing(rt)
+        stale = m.UiCommand(
+            command="PAUSE", expected_rev=rt.state.rev - 1, command_id="cmd-409", actor=ADMIN
+        )
+        refused = rt.submit(stale)
+        assert refused.status == 409 and refused.state is rt.state
+        then = weakref.ref(refused.state)
+        del refused
+        for i in range(3):  # move on: the state it was refused against is history
+            ok(rt.submit(_add(f"later{i}")))
+        gc.collect()
+        assert then() is None, "a remembered refusal keeps an old State alive"
+        again = rt.submit(stale)
+        assert again.status == 409 and again.error["code"] == "stale_rev"
+        assert again.state is rt.state  # a retry still gets the current truth
 
 
 def test_rev_increments_once_per_applied_change_and_events_carry_it(tmp_path: Path) -> None:
