@@ -7,6 +7,7 @@ import io
 
 from flask import Blueprint, Response, redirect, render_template, request
 
+from appliance.firstboot import read_setup_status
 from web.context import console
 from web.netinfo import lan_address
 
@@ -56,10 +57,17 @@ def patron_short() -> Response:
 
 @bp.get("/screen")
 def screen() -> str:
-    # the first-start PIN only on the box's own screen, never to a phone on the Wi-Fi
-    pin = console().first_pin if request.remote_addr in LOOPBACK else ""
+    # The first-start PIN, a first-boot problem and the setup hotspot's password only on
+    # the box's own screen, never to a phone on the Wi-Fi.
+    own_screen = request.remote_addr in LOOPBACK
+    c = console()
+    setup = read_setup_status(c.config.data_dir) if own_screen else {}
+    firstboot = setup.get("firstboot") or {}
     return render_template(
-        "screen.html", venue_name=_venue_name(), patron_url=patron_url(), first_pin=pin
+        "screen.html", venue_name=_venue_name(), patron_url=patron_url(),
+        first_pin=c.first_pin if own_screen else "",
+        setup_problem=firstboot.get("reason", "") if firstboot.get("ok") is False else "",
+        hotspot=setup.get("hotspot"),
     )
 
 

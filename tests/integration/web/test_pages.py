@@ -69,3 +69,27 @@ def test_server_refuses_past_its_cap_at_once(tmp_path: Path) -> None:
         for s in idle:
             s.close()
         server.stop()
+
+
+def test_screen_shows_setup_problems_and_hotspot_only_on_the_box(tmp_path: Path) -> None:
+    """First boot and the setup hotspot leave status files in the data dir; the box's own
+    screen (a loopback request) shows them, a phone on the Wi-Fi does not."""
+    import json
+
+    from web import create_app
+
+    data = tmp_path / "data"
+    with running_box(data) as box:
+        (data / "firstboot.json").write_text(json.dumps(
+            {"ok": False, "reason": "venue.id must be 3-64 letters or digits",
+             "file": "/boot/firmware/djamms.toml", "at": "2026-11-24T10:00:00Z"}))
+        (data / "hotspot.json").write_text(json.dumps(
+            {"ssid": "DJAMMS-Setup", "password": "jukebox42", "url": "http://10.42.0.1/",
+             "message": ""}))
+        page = requests.get(box.url + "/screen", timeout=10).text
+        assert "Setup problem: venue.id must be 3-64 letters or digits" in page
+        assert "DJAMMS-Setup" in page and "jukebox42" in page
+        app = create_app(box.box.runtime, box.box.config)
+        phone = app.test_client().get("/screen", environ_base={"REMOTE_ADDR": "192.168.1.20"})
+        assert phone.status_code == 200
+        assert b"jukebox42" not in phone.data and b"Setup problem" not in phone.data
