@@ -163,7 +163,7 @@ def main() -> None:
         figures += [
             (f"store.bytes_per_hour_{tag}", bound / 1e6, "MB/h", 2),
             (f"store.bytes_per_hour_measured_{tag}", r["bytes_per_hour"] / 1e6, "MB/h", 2),
-            (f"store.naive_tinydb_bytes_per_hour_{tag}", r["naive_per_hour"] / 1e6, "MB/h", 2),
+            (f"store.naive_tinydb_bytes_per_hour_{tag}", r["naive_per_hour"] / 1e6, "MB/h", None),
             (f"store.submit_ack_p50_{tag}", r["ack_p50_ms"], "ms", None),
             (f"store.submit_ack_p99_{tag}", r["ack_p99_ms"], "ms", None, r["ack_samples_ms"]),
         ]
