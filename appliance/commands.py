@@ -1,8 +1,9 @@
 """The seed's command routes as core messages, without a web framework.
 
-Every way a command reaches the box from outside (`POST <path>` on the LAN console, a
-`cmd` message from the cloud broker) is checked and built here, so the field rules and
-the roles are the same for all of them. `command_for(msg)` is the way back: the route
+Every way a command reaches the box from outside (`POST <path>` or a websocket COMMAND on
+the LAN console, see `web/commands.py`; a `cmd` message from the cloud broker, see
+`appliance/cloud/desk.py`) is checked and built here, so the field rules, the error codes
+and the roles are the same for all of them. `command_for(msg)` is the way back: the route
 and body that rebuild `msg`, used by the remote console to send a console's message to
 the venue over MQTT.
 """
@@ -51,32 +52,48 @@ def req_str(body: Mapping[str, Any], key: str, max_len: int = 200) -> str:
 
 
 def opt_str(body: Mapping[str, Any], key: str, max_len: int = 200, default: str = "") -> str:
-    if body.get(key) is None:
+    """Absent, null and blank all mean "not given": a form's empty field is not an error."""
+    value = body.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
         return default
     return req_str(body, key, max_len)
 
 
-def req_int(body: Mapping[str, Any], key: str, lo: int = 0, hi: int = 10**9) -> int:
+def req_int(body: Mapping[str, Any], key: str, lo: int | None = None, hi: int | None = None) -> int:
     value = body.get(key)
     if value is None:
         raise CommandError("missing_field", f"{key} is required.")
     if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
         raise CommandError("invalid_field", f"{key} must be a whole number.")
-    if not lo <= value <= hi:
-        raise CommandError("invalid_field", f"{key} must be from {lo} to {hi}.")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise CommandError("out_of_range", f"{key} must be {_range_text(lo, hi)}.")
     return int(value)
 
 
-def opt_int(body: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+def _range_text(lo: int | None, hi: int | None) -> str:
+    if hi is None:
+        return f"at least {lo}"
+    if lo is None:
+        return f"at most {hi}"
+    return f"from {lo} to {hi}"
+
+
+def opt_int(body: Mapping[str, Any], key: str, default: int, lo: int = 0, hi: int = 10**9) -> int:
     return default if body.get(key) is None else req_int(body, key, lo, hi)
 
 
-def opt_number(body: Mapping[str, Any], key: str) -> float:
+def opt_number(body: Mapping[str, Any], key: str, default: float = 0.0) -> float:
+    """A time in seconds: a finite number, not below zero."""
     value = body.get(key)
     if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise CommandError("invalid_field", f"{key} must be a number.")
+        return default
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise CommandError("invalid_field", f"{key} must be a number of seconds.")
     return float(value)
 
 
@@ -107,6 +124,9 @@ def known_track(state: State, video_id: str) -> TrackInfo | None:
         for item in (*venue.priority_queue, *venue.active_queue):
             if item.video_id == video_id:
                 return item.track
+        for entry in venue.history:
+            if entry.item.video_id == video_id:
+                return entry.item.track
     for pl in state.playlists.values():
         for t in pl.tracks:
             if t.video_id == video_id:
@@ -197,6 +217,8 @@ def _playlist(body: Mapping[str, Any], actor: m.Actor, ctx: Context, kw: dict) -
 
 def _schedule(body: Mapping[str, Any], actor: m.Actor, ctx: Context, kw: dict) -> m.Message:
     data = body.get("scheduleData")
+    if data is None:
+        raise CommandError("missing_field", "scheduleData is required.")
     if not isinstance(data, Mapping):
         raise CommandError("invalid_field", "scheduleData must be an object.")
     return m.UpdateSchedule(schedule_data=data, **kw)
@@ -245,6 +267,33 @@ def guards(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_venue(body: Mapping[str, Any], state: State) -> None:
+    """`venueId`, when given, must name this box's venue."""
+    if "venueId" not in body:
+        return
+    value = body["venueId"]
+    if not isinstance(value, str):
+        raise CommandError("invalid_field", "venueId must be text.")
+    if state.venue is None or value != state.venue.venue_id:
+        raise CommandError("unknown_venue", "No such venue on this box.", 404)
+
+
+def find_route(path: str, routes: Mapping[str, Route] = ROUTES) -> Route:
+    route = routes.get(path)
+    if route is None:
+        raise CommandError("unknown_path", f"No command at {path!r}.", 404)
+    return route
+
+
+def admit(route: Route, body: Mapping[str, Any], actor: m.Actor, state: State) -> None:
+    """The checks before any field is read: the body's shape, the role, the venue."""
+    if not isinstance(body, Mapping):
+        raise CommandError("invalid_body", "body must be an object.")
+    if not allowed(route.role, actor):
+        raise CommandError("forbidden", "Only staff can do that.", 403)
+    check_venue(body, state)
+
+
 def build_message(
     path: str,
     body: Mapping[str, Any],
@@ -254,21 +303,8 @@ def build_message(
 ) -> m.Message:
     """Check the route, the role, the venue and the fields; the message to submit.
     Raises CommandError for anything that must never reach the core."""
-    route = ROUTES.get(path)
-    if route is None:
-        raise CommandError("unknown_path", f"No command at {path!r}.", 404)
-    if not isinstance(body, Mapping):
-        raise CommandError("invalid_body", "body must be an object.")
-    if not allowed(route.role, actor):
-        raise CommandError("forbidden", "Only staff can do that.", 403)
-    if "venueId" in body:
-        venue = ctx.state.venue
-        if (
-            not isinstance(body["venueId"], str)
-            or venue is None
-            or (body["venueId"] != venue.venue_id)
-        ):
-            raise CommandError("unknown_venue", "No such venue on this box.", 404)
+    route = find_route(path)
+    admit(route, body, actor, ctx.state)
     kw = {"actor": actor, "command_id": command_id, **guards(body)}
     return route.build(body, actor, ctx, kw)
 

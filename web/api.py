@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 from appliance.core.model import State
 from appliance.core.views import playlist_summary, playlist_view, queue_view, snapshot_payload
 from web.auth import actor_for, check_csrf, current_session, session_required
-from web.body import LARGE_LIMIT, json_body, query_int
+from web.body import DEFAULT_LIMIT, LARGE_LIMIT, json_body, query_int
 from web.commands import ROUTES, execute
 from web.context import console
 from web.errors import ApiError, reply_response
@@ -21,6 +21,7 @@ bp = Blueprint("api", __name__)
 
 MAX_WAIT = 30
 SEARCH_LIMIT = 50
+LARGE_BODIES = ("/api/playlist/manage", "/api/schedule/update")  # whole playlists, calendars
 
 
 def _json(text: str, status: int = 200) -> Response:
@@ -28,7 +29,7 @@ def _json(text: str, status: int = 200) -> Response:
 
 
 def _command_view(path: str):
-    limit = LARGE_LIMIT if path == "/api/playlist/manage" else 64 * 1024
+    limit = LARGE_LIMIT if path in LARGE_BODIES else DEFAULT_LIMIT
 
     def view() -> Response:
         session = current_session()

@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from appliance.commands import opt_str
 from appliance.core import messages as m
 from appliance.core.codec import to_data
 from appliance.pins import hash_pin, verify_pin
 from web.auth import actor_for, admin_required, current_session, session_required
-from web.body import json_body, opt_str
+from web.body import json_body
 from web.context import console
 from web.errors import ApiError, reply_response
 from web.sessions import COOKIE, GUEST_TTL, STAFF_TTL, Session

@@ -1,11 +1,11 @@
-"""JSON request bodies: size-limited, must be an object, typed field readers that raise
-the house error. Every POST under /api reads its body through here."""
+"""JSON request bodies: size-limited, must be an object. Every POST under /api reads its
+body through here; the typed field readers for what is inside are the command table's
+(`appliance.commands.req_str`, `opt_str`, ...), so a field means the same everywhere."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from flask import request
@@ -60,48 +60,6 @@ def parse_object(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError("invalid_body", "The body must be a JSON object.")
     return data
-
-
-def req_str(body: Mapping[str, Any], key: str, max_len: int = 200) -> str:
-    value = body.get(key)
-    if value is None:
-        raise ApiError("missing_field", f"{key} is required.")
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError("invalid_field", f"{key} must be non-empty text.")
-    if len(value) > max_len:
-        raise ApiError("invalid_field", f"{key} is longer than {max_len} characters.")
-    return value.strip()
-
-
-def opt_str(body: Mapping[str, Any], key: str, max_len: int = 200, default: str = "") -> str:
-    value = body.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return default
-    return req_str(body, key, max_len)
-
-
-def req_int(body: Mapping[str, Any], key: str, lo: int | None = None, hi: int | None = None) -> int:
-    value = body.get(key)
-    if value is None:
-        raise ApiError("missing_field", f"{key} is required.")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ApiError("invalid_field", f"{key} must be a whole number.")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ApiError("out_of_range", f"{key} must be from {lo} to {hi}.")
-    return int(value)
-
-
-def opt_int(body: Mapping[str, Any], key: str, default: int, lo: int = 0, hi: int = 10**9) -> int:
-    return default if body.get(key) is None else req_int(body, key, lo, hi)
-
-
-def opt_number(body: Mapping[str, Any], key: str, default: float = 0.0) -> float:
-    value = body.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ApiError("invalid_field", f"{key} must be a number of seconds.")
-    return float(value)
 
 
 def query_int(name: str, default: int, lo: int, hi: int) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
+from appliance.commands import check_venue
 from appliance.content import ContentError, ContentGallery
 from appliance.core.codec import to_data
 from web.auth import current_actor, staff_required
 from web.body import json_body
-from web.commands import check_venue
 from web.context import console
 from web.errors import ApiError
 

@@ -1,6 +1,7 @@
 """The house error format for every answer under /api: `{"error": {"code", "message"}}`
 with a 4xx status. Routes raise `ApiError`; Flask's own refusals (404, 405, 413) and any
-unexpected exception are turned into the same shape, so a client never sees HTML."""
+unexpected exception are turned into the same shape (so is a `CommandError` from the command
+table in `appliance/commands.py`), so a client never sees HTML."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from appliance.commands import CommandError
 from appliance.core.codec import to_data
 from appliance.core.views import snapshot_payload
 from appliance.runtime import Reply
@@ -17,18 +19,16 @@ from appliance.runtime import Reply
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """A refusal with a code a program can test and a message a person can read."""
+class ApiError(CommandError):
+    """A refusal with a code a program can test and a message a person can read; the web's
+    own refusals, which may carry extra fields beside the code and the message."""
 
     def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+        super().__init__(code, message, status)
         self.extra = extra
 
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, **self.extra}}
+    def as_error(self) -> dict[str, Any]:
+        return {**super().as_error(), **self.extra}
 
 
 def error_response(code: str, message: str, status: int, **extra: Any) -> Response:
@@ -65,9 +65,9 @@ _HTTP_CODES = {
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> Response:
-        resp = jsonify(exc.body())
+    @app.errorhandler(CommandError)
+    def _api_error(exc: CommandError) -> Response:
+        resp = jsonify({"error": exc.as_error()})
         resp.status_code = exc.status
         return resp
 

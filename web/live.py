@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_sock import ConnectionClosed, Sock
 
+from appliance.commands import CommandError
 from appliance.core.codec import to_data
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
@@ -171,8 +172,8 @@ def _command(c: Console, actor: Any, data: dict[str, Any]) -> str:
         if cid is not None:
             body = {**body, "commandId": cid}
         reply = execute(c, path, body, actor)
-    except ApiError as exc:
-        ack.update(ok=False, status=exc.status, rev=c.hub.rev, error=exc.body()["error"])
+    except CommandError as exc:
+        ack.update(ok=False, status=exc.status, rev=c.hub.rev, error=exc.as_error())
         return dumps(ack)
     ack.update(ok=reply.ok, status=reply.status, rev=reply.rev)
     if reply.ok:

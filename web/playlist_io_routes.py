@@ -14,13 +14,13 @@ from typing import Any
 from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 
+from appliance.commands import check_venue
 from appliance.core.messages import Actor
 from appliance.core.views import playlist_view
 from appliance.library.importer import PlaylistImporter
 from appliance.library.playlist_formats import ImportRefused, to_json, to_m3u
 from appliance.runtime import Reply
 from web.auth import staff_required
-from web.commands import check_venue
 from web.context import console
 from web.errors import ApiError
 from web.hub import dumps

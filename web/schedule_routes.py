@@ -1,4 +1,5 @@
-"""Schedule routes: the console's calendar reads and edits `schedule_data`."""
+"""Schedule routes: the console's calendar reads `schedule_data`. Its edits are the
+command `POST /api/schedule/update`, in the command table (`web/commands.py`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from appliance.core import messages as m
 from appliance.core.codec import to_data
 from appliance.core.schedule import Slot, in_force
-from web.auth import current_actor, session_required, staff_required
-from web.body import LARGE_LIMIT, json_body
-from web.commands import check_venue, guards
+from web.auth import session_required
 from web.context import console
-from web.errors import ApiError, reply_response
+from web.errors import ApiError
 
 bp = Blueprint("schedule", __name__)
 
@@ -34,21 +32,6 @@ def _slot(slot: Slot | None) -> dict[str, Any] | None:
 def _now(runtime: Any) -> float:
     clock = getattr(runtime, "clock", None)  # a remote console's runtime may have none
     return clock() if callable(clock) else time.time()
-
-
-@bp.post("/api/schedule/update")
-@staff_required
-def update() -> Response:
-    body = json_body(LARGE_LIMIT)
-    check_venue(body, console().runtime.state)
-    data = body.get("scheduleData")
-    if data is None:
-        raise ApiError("missing_field", "scheduleData is required.")
-    msg = m.UpdateSchedule(schedule_data=data, **guards(body, current_actor()))
-    try:
-        return reply_response(console().runtime.submit(msg, timeout=15.0))
-    except TimeoutError:
-        raise ApiError("busy", "The box is busy; try again.", 503) from None
 
 
 @bp.get("/api/schedule")

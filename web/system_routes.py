@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from appliance.backup import MAX_RESTORE_BYTES, BackupError, Backups
+from appliance.commands import check_venue
 from appliance.logs_export import export_logs, parse_time
 from web.auth import admin_required, current_actor, staff_required
 from web.body import json_body
-from web.commands import check_venue
 from web.context import console
 from web.errors import ApiError
 

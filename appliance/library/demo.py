@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,16 @@ def demo_name(video_id: str, title: str) -> str:
     return f"[{video_id}, {ARTIST.replace(' ', '_')}, {title}].mp4"
 
 
-def make_demo_media(folder: Path, seconds: int = 20, size: str = "640x360") -> list[Path]:
-    """Write the demo tracks into `folder`; returns the files made (none without ffmpeg)."""
+def make_demo_media(
+    folder: Path,
+    seconds: int = 20,
+    size: str = "640x360",
+    stop: threading.Event | None = None,
+) -> list[Path]:
+    """Write the demo tracks into `folder`; returns the files made (none without ffmpeg).
+    Setting `stop` ends the work at once: encoding takes a while on a Pi, and a box asked
+    to stop must not make systemd wait for it."""
+    stop = stop or threading.Event()
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         log.warning("demo media: ffmpeg not found; the library stays empty")
@@ -46,12 +56,41 @@ def make_demo_media(folder: Path, seconds: int = 20, size: str = "640x360") -> l
         cmd += ["-metadata", f"title={title}", "-metadata", f"artist={ARTIST}"]
         cmd += ["-movflags", "+faststart", str(tmp)]
         try:
-            subprocess.run(cmd, check=True, timeout=300, capture_output=True)
+            finished = _encode(cmd, stop)
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("demo media: %s not made: %s", title, exc)
             tmp.unlink(missing_ok=True)
             continue
+        if not finished:
+            tmp.unlink(missing_ok=True)
+            log.info("demo media: stopped before %s was made", title)
+            break
         tmp.replace(target)
         made.append(target)
     log.info("demo media: made %d tracks in %s", len(made), folder)
     return made
+
+
+def _encode(cmd: list[str], stop: threading.Event, timeout: float = 300.0) -> bool:
+    """Run one ffmpeg encode; False when `stop` was set first (ffmpeg is killed)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if stop.is_set() or time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    if stop.is_set():
+                        return False
+                    raise
+    finally:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, stderr=err)
+    return True

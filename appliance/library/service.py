@@ -102,7 +102,7 @@ class LibraryService:
         """Demo media if the folder is empty, a first scan, then rescans on change."""
         try:
             if self.demo_media and not self.library.files():
-                make_demo_media(self.library.root)
+                make_demo_media(self.library.root, stop=self._stopping)
             self.rescan()
         finally:
             self.scanned.set()  # even after a failed scan, fetches must not wait on it

@@ -73,6 +73,8 @@ MESSAGES: list[m.Message] = [
     m.UiCommand(command="PLAY_NEXT", play_id="p9", actor=STAFF, expected_rev=3),
     m.UpdateSetting(setting="crossfade_time", value=5, actor=STAFF),
     m.AddToQueue(track=TrackInfo("zz", "T", "A", 100, "th"), position="next", actor=STAFF),
+    # a URL staff add without metadata: blank fields travel as "" and mean "not given"
+    m.AddToQueue(track=TrackInfo("https://example.org/v.mp4", "", "", 0, ""), actor=STAFF),
     m.RemoveFromQueue(queue_item_id="q3", actor=STAFF),
     m.MoveQueueItem(queue_item_id="q2", to_index=0, actor=STAFF, expected_play_id="p1"),
     m.ClearQueue(actor=STAFF),
@@ -107,7 +109,7 @@ def test_facts_and_logins_are_not_commands() -> None:
         ("/api/queue/add", {}, "admin", "missing_field"),
         ("/api/queue/add", {"videoId": "x", "position": "top"}, "admin", "invalid_field"),
         ("/api/queue/add", {"videoId": "unknown"}, "user", "unknown_track"),
-        ("/api/queue/move", {"queueItemId": "q", "toIndex": -1}, "admin", "invalid_field"),
+        ("/api/queue/move", {"queueItemId": "q", "toIndex": -1}, "admin", "out_of_range"),
         ("/api/ui/command", {"command": "PLAY", "venueId": "other"}, "admin", "unknown_venue"),
         ("/api/schedule/update", {"scheduleData": []}, "admin", "invalid_field"),
         ("/api/ui/command", {"command": "PLAY", "expectedRev": "x"}, "admin", "invalid_field"),

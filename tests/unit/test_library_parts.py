@@ -187,3 +187,20 @@ def test_audio_output_follows_the_config() -> None:
     auto = deck_output(Config(audio="auto", video="null"), {})
     assert "ao" not in auto.mpv_options() and auto.mpv_options()["vo"] == "null"
     assert deck_output(Config(audio="null"), {}).mpv_options()["ao"] == "null"
+
+
+def test_demo_media_stops_at_once_when_the_box_stops(tmp_path: Path) -> None:
+    """Encoding demo media takes minutes on a Pi; a stop must not wait for it (systemd
+    kills a service that takes longer than its stop timeout)."""
+    import threading
+    import time
+
+    from appliance.library.demo import make_demo_media
+
+    stop = threading.Event()
+    stop.set()
+    started = time.monotonic()
+    made = make_demo_media(tmp_path / "media", stop=stop)
+    assert made == []
+    assert time.monotonic() - started < 5
+    assert list((tmp_path / "media").iterdir()) == []  # no half-encoded file left behind

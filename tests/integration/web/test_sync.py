@@ -102,6 +102,27 @@ def test_same_command_id_over_two_paths_is_applied_once(proc: BoxProcess, staff:
     assert staff.state()["venue"]["active_queue_total"] == before + 1
 
 
+def test_every_command_path_is_served_over_the_websocket_too(proc: BoxProcess, staff: Api) -> None:
+    rule = {"id": "ws-rule", "start": "00:00", "end": "24:00", "action": "volume", "volume": 30}
+    body = {"scheduleData": {"timezone": "UTC", "rules": [rule]}}
+    ws = LiveClient(proc.url, cookie=staff.cookie).connect()
+    try:
+        ws.send(
+            {"type": "COMMAND", "commandId": "cal-1", "path": "/api/schedule/update", "body": body}
+        )
+        ws.send(
+            {"type": "COMMAND", "commandId": "cal-2", "path": "/api/schedule/update", "body": {}}
+        )
+        assert ws.wait_for(lambda fs: sum(f["type"] == "ACK" for f in fs) >= 2)
+        acks = {f["commandId"]: f for f in ws.frames if f["type"] == "ACK"}
+    finally:
+        ws.close()
+    assert acks["cal-1"]["ok"] is True, acks["cal-1"]
+    assert (acks["cal-2"]["status"], acks["cal-2"]["error"]["code"]) == (400, "missing_field")
+    schedule = staff.get(staff.url + "/api/schedule").json()["schedule"]
+    assert [r["id"] for r in schedule["rules"]] == ["ws-rule"]
+
+
 def test_two_windows_skipping_the_same_track_advance_once(proc: BoxProcess) -> None:
     a, b = Api(proc.url).login(), Api(proc.url).login()
     np = a.state()["venue"]["now_playing"]
