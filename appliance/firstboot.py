@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from appliance.atomic_storage import fsync_dir
 from appliance.bootconfig import (
     BootConfigError,
     BootSettings,
@@ -56,13 +57,6 @@ def write_atomic(path: Path, data: bytes, mode: int, uid: int = 0, gid: int = 0)
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
-
-def fsync_dir(path: Path) -> None:
-    dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def group_id(root: Path, name: str) -> int:
