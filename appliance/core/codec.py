@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from appliance.core import messages as m
-from appliance.core.model import frozen_map
 
 
 @cache
@@ -23,40 +23,80 @@ def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
+# Both directions are compiled once per type into small closures: a venue's state holds
+# 100,000 log entries, and walking type hints per value made a snapshot or a backup cost
+# seconds on the writer thread.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_data(value: Any) -> Any:
     """Plain JSON-able data: dataclasses -> dicts, tuples -> lists, mappings -> dicts."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: to_data(getattr(value, name)) for name, _ in _fields(type(value))}
-    if isinstance(value, tuple | list):
-        return [to_data(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): to_data(v) for k, v in value.items()}
+    tp = type(value)
+    if tp in _PLAIN:
+        return value
+    return _encoder(tp)(value)
+
+
+@cache
+def _encoder(tp: type) -> Callable[[Any], Any]:
+    if dataclasses.is_dataclass(tp):
+        names = tuple(f.name for f in dataclasses.fields(tp))
+        return lambda v: {name: to_data(getattr(v, name)) for name in names}
+    if issubclass(tp, tuple | list):
+        return lambda v: [to_data(x) for x in v]
+    if issubclass(tp, Mapping):
+        return lambda v: {str(k): to_data(x) for k, x in v.items()}
+    return _same
+
+
+def _same(value: Any) -> Any:
     return value
 
 
 def from_data(tp: Any, data: Any) -> Any:
+    return _decoder(tp)(data)
+
+
+class _DataclassDecoder:
+    """Resolves its fields on first use, so a type that refers to itself still compiles."""
+
+    def __init__(self, tp: type) -> None:
+        self.tp = tp
+        self.fields: tuple[tuple[str, Callable[[Any], Any]], ...] | None = None
+
+    def __call__(self, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{self.tp.__name__}: expected an object")
+        if self.fields is None:
+            self.fields = tuple((name, _decoder(ftp)) for name, ftp in _fields(self.tp))
+        return self.tp(**{name: dec(data[name]) for name, dec in self.fields if name in data})
+
+
+@cache
+def _decoder(tp: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (types.UnionType, typing.Union):
-        if data is None:
-            return None
         inner = [a for a in args if a is not type(None)]
-        return from_data(inner[0], data) if len(inner) == 1 else data
+        if len(inner) != 1:
+            return _same
+        dec = _decoder(inner[0])
+        return lambda d: None if d is None else dec(d)
     if dataclasses.is_dataclass(tp):
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{tp.__name__}: expected an object")
-        kwargs = {name: from_data(ftp, data[name]) for name, ftp in _fields(tp) if name in data}
-        return tp(**kwargs)
+        return _DataclassDecoder(tp)
     if origin is tuple:
-        if args and len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_data(args[0], v) for v in data)
-        return tuple(data)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _decoder(args[0])
+            return lambda d: tuple([item(v) for v in d])
+        return tuple
     if origin in (Mapping, dict, typing.Mapping) or tp in (Mapping, dict):
-        vt = args[1] if len(args) == 2 else Any
-        return frozen_map({k: from_data(vt, v) for k, v in data.items()})
-    if tp is float and isinstance(data, int):
-        return float(data)
-    return data
+        value = _decoder(args[1] if len(args) == 2 else Any)
+        if value is _same:
+            return lambda d: MappingProxyType(dict(d))
+        return lambda d: MappingProxyType({k: value(v) for k, v in d.items()})
+    if tp is float:
+        return lambda d: float(d) if isinstance(d, int) else d
+    return _same
 
 
 # --- messages --------------------------------------------------------------------------
