@@ -9,9 +9,10 @@ size for every other member.
 Restore is all-or-nothing. The upload is unpacked into a staging directory beside the
 data (only expected names, size-capped), every checksum and the state itself are checked,
 and only then: the gallery directory is swapped in by rename, and the state is replaced
-through the single writer with a `RestoreState` message. That message is journaled like
-any other, so `rev` keeps rising, every console hears the change, and a power cut either
-side of it leaves the old or the new venue, never a mix. If the core refuses, the old
+through the single writer with a `RestoreState` message. The store keeps the backup's
+state file and journals the message as its name, so `rev` keeps rising, every console
+hears the change, and a power cut either side of it leaves the old or the new venue,
+never a mix. If the core refuses, the old
 gallery directory is renamed back.
 """
 
@@ -266,7 +267,9 @@ class Backups:
         if had_content:
             os.replace(self.content_dir, old)
         os.replace(staging / "content", self.content_dir)
-        reply = self.runtime.submit(m.RestoreState(actor=actor, state=state), timeout=120)
+        staged = self.runtime.store.adopt(staging / STATE)  # journaled by name, not as 24 MB
+        restore = m.RestoreState(actor=actor, state=state, staged=staged)
+        reply = self.runtime.submit(restore, timeout=120)
         if not reply.ok:
             shutil.rmtree(self.content_dir, ignore_errors=True)
             if had_content:

@@ -1,8 +1,8 @@
 """Crash-safe, SD-card-friendly persistence: a TinyDB snapshot plus a journal.
 
-- The snapshot is a TinyDB database (`djamms.json`) written through `AtomicJSONStorage`:
-  temp file, fsync, rename, fsync the directory. The previous good snapshot stays beside it
-  as `djamms.prev.json` (a hard link taken before the rename).
+- The snapshot is a TinyDB database (`djamms.json`, see `appliance.snapshot`) written
+  atomically, with the previous good copy beside it. Snapshots due to journal growth are
+  written on their own thread, so acknowledgements never wait for one.
 - Every applied change appends one line (the message and its time) to a journal segment
   and is fsynced before it is acknowledged; a writer thread group-commits whatever
   arrived meanwhile, so several mutations share one fsync.
@@ -10,6 +10,9 @@
   pure engine. A torn last line (power cut mid-write) was never acknowledged: it is cut off.
 - A new snapshot is written only when the journal since the last one outgrows the snapshot
   itself (at least 256 KiB), and at shutdown, so bytes written stay near the journal's.
+- A restore is journaled as the name of the backup's state file, which the store keeps
+  (`adopt`) until both snapshots hold the restored state: journaling 24 MB of JSON on the
+  single writer stalled every console for seconds.
 """
 
 from __future__ import annotations
@@ -18,75 +21,25 @@ import json
 import logging
 import os
 import queue
+import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
-
-from appliance.atomic_storage import AtomicJSONStorage
+from appliance.atomic_storage import fsync_dir
 from appliance.core import messages as m
-from appliance.core.codec import from_data, message_from_data, message_to_data, to_data
+from appliance.core.codec import from_data, message_from_data, message_to_data
 from appliance.core.model import State
+from appliance.snapshot import PREVIOUS, SNAPSHOT, SnapshotThread, read_snapshot, write_snapshot
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-SNAPSHOT = "djamms.json"
-PREVIOUS = "djamms.prev.json"
+RESTORES = "restores"  # backup states a journaled restore refers to
 MIN_SNAPSHOT_EVERY = 256 * 1024
-
-
-# --- snapshot <-> TinyDB tables ---------------------------------------------------------
-
-
-def state_to_tables(state: State, journal_seq: int) -> dict[str, dict[str, Any]]:
-    data = to_data(state)
-
-    def table(rows: list[Any]) -> dict[str, Any]:
-        return {str(i + 1): row for i, row in enumerate(rows)}
-
-    meta = {
-        "format": FORMAT,
-        "journal_seq": journal_seq,
-        "rev": state.rev,
-        "seq": state.seq,
-        "log_retention": state.log_retention,
-        "recent_commands": data["recent_commands"],
-    }
-    return {
-        "meta": table([meta]),
-        "venues": table([data["venue"]] if data["venue"] else []),
-        "users": table(list(data["users"].values())),
-        "playlists": table(list(data["playlists"].values())),
-        "activity_log": table(data["activity_log"]),
-        "player_instances": table(list(data["player_instances"].values())),
-        "content": table(list(data["content"].values())),
-    }
-
-
-def state_from_db(db: TinyDB) -> tuple[State, int]:
-    metas = db.table("meta").all()
-    if len(metas) != 1 or metas[0].get("format") != FORMAT:
-        raise ValueError("snapshot has no valid meta record")
-    meta = metas[0]
-    venues = db.table("venues").all()
-    data = {
-        "venue": dict(venues[0]) if venues else None,
-        "users": {u["user_id"]: dict(u) for u in db.table("users").all()},
-        "playlists": {p["playlist_id"]: dict(p) for p in db.table("playlists").all()},
-        "activity_log": [dict(e) for e in db.table("activity_log").all()],
-        "player_instances": {p["player_id"]: dict(p) for p in db.table("player_instances").all()},
-        "content": {c["content_id"]: dict(c) for c in db.table("content").all()},
-        "rev": meta["rev"],
-        "seq": meta["seq"],
-        "log_retention": meta.get("log_retention", 10_000),
-        "recent_commands": meta.get("recent_commands", []),
-    }
-    return from_data(State, data), int(meta["journal_seq"])
 
 
 @dataclass
@@ -95,6 +48,8 @@ class _Entry:
     line: bytes
     state: State
     done: Future[None]
+    weight: int  # what replaying it costs, in bytes: the line, or a restore's state file
+    staged: str = ""
 
 
 class FileStore:
@@ -119,6 +74,10 @@ class FileStore:
         self._latest: tuple[int, State] | None = None
         self._inbox: queue.SimpleQueue[_Entry | Callable[[], None] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._snapshots = SnapshotThread(
+            self.dir, on_done=lambda: self._inbox.put(self._collect_snapshot)
+        )
+        self._staged: dict[str, int] = {}  # restore file name -> the journal entry naming it
         self.recovery_notes: list[str] = []
         # (command_id, rev) of commands the snapshot already holds, read from the journal
         # kept beside it, so a retry after a restart is still answered, not applied again
@@ -139,8 +98,7 @@ class FileStore:
             if not path.exists():
                 continue
             try:
-                with TinyDB(str(path), storage=AtomicJSONStorage) as db:
-                    state, seq = state_from_db(db)
+                state, seq = read_snapshot(path)
                 self._snapshot_size = path.stat().st_size
                 break
             except Exception as exc:  # noqa: BLE001 - any damage means: try the older copy
@@ -151,9 +109,11 @@ class FileStore:
                 if not self.readonly:
                     os.replace(path, path.with_name(f"{path.stem}.corrupt.json"))
         self._snapshot_seq = self._prev_snapshot_seq = seq
+        self._staged = {}
         entries = list(self._read_journal(seq))
         self._next_n = seq + len(entries) + 1
         self._latest = None
+        self._drop_staged(keep=lambda name: name in self._staged)  # adopted, never journaled
         return state, entries
 
     def _segments(self) -> list[tuple[int, Path]]:
@@ -195,12 +155,35 @@ class FileStore:
                             self._set_aside(segments[i:])
                         return
                     good_bytes += len(raw)
+                    staged = entry.get("staged")
+                    if isinstance(staged, str):
+                        self._staged[staged] = n
                     if n < expected:
                         if msg.command_id and isinstance(entry.get("r"), int):
                             self.answered.append((msg.command_id, entry["r"]))
                         continue
                     expected += 1
+                    if isinstance(staged, str) and isinstance(msg, m.RestoreState):
+                        try:
+                            msg = replace(msg, state=self._read_staged(staged))
+                        except (OSError, ValueError, TypeError, KeyError) as exc:
+                            self.recovery_notes.append(f"restore {n} skipped: {staged} ({exc})")
+                            log.error(self.recovery_notes[-1])
+                            continue
                     yield msg, t
+
+    def _read_staged(self, name: str) -> State:
+        state = from_data(State, json.loads((self.dir / RESTORES / name).read_bytes()))
+        if not isinstance(state, State):
+            raise ValueError("not a state")
+        return state
+
+    def _drop_staged(self, keep: Callable[[str], bool]) -> None:
+        if self.readonly or not (self.dir / RESTORES).is_dir():
+            return
+        for path in (self.dir / RESTORES).iterdir():
+            if not keep(path.name):
+                path.unlink(missing_ok=True)
 
     def _set_aside(self, paths: list[Path]) -> None:
         """Keep unreplayable segments for inspection, out of the way of new ones."""
@@ -229,15 +212,34 @@ class FileStore:
             )
             self._writer.start()
 
+    def adopt(self, path: Path) -> str:
+        """Keep a backup's state file (the codec's data of a State), durably, so that a
+        `RestoreState` naming it (`staged=`) is journaled as that name."""
+        name = f"{uuid.uuid4().hex}.json"
+        target = self.dir / RESTORES / name
+        target.parent.mkdir(exist_ok=True)
+        shutil.move(path, target)
+        if self.fsync:
+            with open(target, "rb") as f:
+                os.fsync(f.fileno())
+            fsync_dir(target.parent)
+        return name
+
     def append(self, msg: m.Message, now: float, state: State) -> Future[None]:
         n = self._next_n
         self._next_n += 1
-        entry: dict[str, Any] = {"n": n, "t": now, "m": message_to_data(msg)}
+        weight = 0
+        if isinstance(msg, m.RestoreState) and msg.staged:
+            weight = (self.dir / RESTORES / msg.staged).stat().st_size
+            entry = {"n": n, "t": now, "m": message_to_data(replace(msg, state=State()))}
+            entry["staged"] = msg.staged
+        else:
+            entry = {"n": n, "t": now, "m": message_to_data(msg)}
         if msg.command_id:  # the rev it was answered with, for retries after a snapshot
             entry["r"] = state.rev
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         done: Future[None] = Future()
-        self._inbox.put(_Entry(n, line, state, done))
+        self._inbox.put(_Entry(n, line, state, done, weight + len(line), entry.get("staged", "")))
         return done
 
     def request_snapshot(self) -> None:
@@ -247,9 +249,11 @@ class FileStore:
         if self._writer is None:
             return
         if state is not None:
-            self._inbox.put(lambda: self._snapshot(self._next_n - 1, state))
+            self._inbox.put(lambda: self._snapshot_now(self._next_n - 1, state))
+        else:
+            self._inbox.put(self._collect_snapshot)
         self._inbox.put(None)
-        self._writer.join(timeout=30)
+        self._writer.join(timeout=60)
         self._writer = None
         if self._segment is not None:
             self._segment.close()
@@ -291,7 +295,8 @@ class FileStore:
                 os.fsync(self._segment.fileno())
             self.commits += 1
             self.bytes_written += len(data)
-            self._since_snapshot += len(data)
+            self._since_snapshot += sum(e.weight for e in batch)
+            self._staged.update((e.staged, e.n) for e in batch if e.staged)
             self._latest = (batch[-1].n, batch[-1].state)
             for e in batch:
                 e.done.set_result(None)
@@ -301,39 +306,70 @@ class FileStore:
                 if not e.done.done():
                     e.done.set_exception(exc)
             return
-        if self._since_snapshot >= max(MIN_SNAPSHOT_EVERY, self._snapshot_size):
-            self._snapshot_latest()
+        due = self._since_snapshot >= max(MIN_SNAPSHOT_EVERY, self._snapshot_size)
+        if due and not self._snapshots.busy and self._latest is not None:
+            n, state = self._latest
+            self._close_segment()  # what follows starts a segment of its own, for pruning
+            self._since_snapshot = 0
+            self._snapshots.start(state, n)
 
     def _snapshot_latest(self) -> None:
         if self._latest is not None:
-            n, state = self._latest
-            self._snapshot(n, state)
+            self._snapshot_now(*self._latest)
 
-    def _snapshot(self, n: int, state: State) -> None:
+    def _snapshot_now(self, n: int, state: State) -> None:
+        """Write a snapshot on the writer thread (asked for, or at shutdown)."""
+        self._collect_snapshot()
+        self._close_segment()
         try:
-            storage = AtomicJSONStorage(
-                str(self.dir / SNAPSHOT), keep_previous=str(self.dir / PREVIOUS)
-            )
-            storage.write(state_to_tables(state, n))
+            size = write_snapshot(self.dir, state, n)
         except OSError as exc:
             log.error("snapshot failed: %s", exc)
             return
-        self.bytes_written += storage.bytes_written
-        self.snapshots_written += 1
-        self._snapshot_size = storage.bytes_written
         self._since_snapshot = 0
+        self._snapshot_written(n, size)
+
+    def _collect_snapshot(self) -> None:
+        outcome = self._snapshots.collect()
+        if isinstance(outcome, OSError):
+            log.error("snapshot failed: %s", outcome)
+        elif outcome is not None:
+            self._snapshot_written(*outcome)
+
+    def _snapshot_written(self, n: int, size: int) -> None:
+        self.bytes_written += size
+        self.snapshots_written += 1
+        self._snapshot_size = size
         self._prev_snapshot_seq, self._snapshot_seq = self._snapshot_seq, n
+        self._prune()
+
+    def _close_segment(self) -> None:
         if self._segment is not None:
             self._segment.close()
             self._segment = None
-        self._prune()
 
     def _prune(self) -> None:
-        """Keep the journal the previous snapshot needs, so either copy can be replayed."""
+        """Keep the journal the previous snapshot needs, so either copy can be replayed;
+        likewise the restore files that journal names."""
         segments = self._segments()
         for (_, path), (next_start, _) in zip(segments, segments[1:], strict=False):
             if next_start - 1 <= self._prev_snapshot_seq:
                 path.unlink(missing_ok=True)
+        done = {name for name, n in self._staged.items() if n <= self._prev_snapshot_seq}
+        if done:
+            self._drop_staged(keep=lambda name: name not in done)
+            for name in done:
+                del self._staged[name]
+
+    def settle(self) -> None:
+        """Wait until the writer has done everything asked of it so far, a background
+        snapshot included (tests and benchmarks, to look at the files)."""
+        if self._writer is None:
+            return
+        self._snapshots.wait()  # here, not on the writer: journaling goes on meanwhile
+        done: Future[None] = Future()
+        self._inbox.put(lambda: done.set_result(None))  # after the snapshot's own note
+        done.result(timeout=120)
 
 
 class MemoryStore:
@@ -355,6 +391,9 @@ class MemoryStore:
 
     def request_snapshot(self) -> None:
         pass
+
+    def adopt(self, path: Path) -> str:
+        return ""  # nothing is journaled, so a restore need not be kept by name
 
     def close(self, state: State | None = None) -> None:
         pass

@@ -26,7 +26,8 @@ if __package__ in (None, ""):  # run as a script from anywhere: import this chec
 from appliance.core import messages as m  # noqa: E402
 from appliance.core.model import TrackInfo  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
-from appliance.store import FileStore, state_to_tables  # noqa: E402
+from appliance.snapshot import state_to_tables  # noqa: E402
+from appliance.store import FileStore  # noqa: E402
 
 ADMIN = m.Actor(user_id="owner", role="admin", source="web")
 PLAYER = m.Actor(user_id="player", role="admin", source="player")

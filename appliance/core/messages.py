@@ -291,3 +291,4 @@ class RestoreState(Message):
     off the runtime's thread (so the writer only swaps it in)."""
 
     state: State
+    staged: str = ""  # the store's name for the file `state` was read from (journaled as such)

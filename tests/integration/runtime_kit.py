@@ -50,6 +50,9 @@ class RecordingStore:
     def request_snapshot(self) -> None:
         self.inner.request_snapshot()
 
+    def adopt(self, path: Path) -> str:
+        return self.inner.adopt(path)
+
     def close(self, state: State | None = None) -> None:
         self.inner.close(state)
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
 from tinydb import TinyDB
 
+from appliance.atomic_storage import AtomicJSONStorage
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
 from appliance.runtime import Runtime
-from appliance.store import PREVIOUS, SNAPSHOT, AtomicJSONStorage, FileStore
+from appliance.snapshot import PREVIOUS, SNAPSHOT
+from appliance.store import FileStore
 from tests.integration.runtime_kit import ADMIN, FakeClock, ok, running, set_up_playing
 
 
@@ -171,7 +174,35 @@ def test_a_journal_larger_than_the_snapshot_triggers_one(tmp_path: Path) -> None
         )
         ok(rt.submit(_add(1)))  # the writer snapshots after the flush that crossed the line
         rt.submit(_add(2))
+        store.inner.settle()  # it is written on its own thread
         assert store.inner.snapshots_written >= 1
+
+
+def test_acknowledgements_never_wait_for_a_snapshot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A snapshot stuck on a slow card (here: its temp file is a pipe nobody reads yet)
+    must not hold up the journal that every acknowledgement waits on; and one that then
+    fails (a pipe cannot be fsynced) costs nothing but a log line."""
+    with running(tmp_path, FakeClock()) as (rt, store):
+        set_up_playing(rt)
+        os.mkfifo(tmp_path / "djamms.tmp")
+        big = [{"video_id": f"b{i}", "title": "x" * 200} for i in range(1500)]  # ~400 KB line
+        params = {"name": "b", "tracks": big}
+        ok(rt.submit(m.ManagePlaylist(action="create", params=params, actor=ADMIN)))
+        for i in range(20):  # the snapshot is due, and blocked on the pipe meanwhile
+            ok(rt.submit(_add(i)))
+        with open(tmp_path / "djamms.tmp", "rb") as pipe:  # the card catches up
+            written = json.loads(pipe.read())
+        assert written["meta"]["1"]["journal_seq"] >= 3  # it was the snapshot, in full
+        store.inner.settle()
+        assert store.inner.snapshots_written == 0
+        assert "snapshot failed" in caplog.text
+        (tmp_path / "djamms.tmp").unlink()
+        ok(rt.submit(_add(99)))
+        final = rt.state
+    assert store.inner.snapshots_written == 1  # at shutdown
+    assert load(tmp_path)[0] == final
 
 
 def test_old_journal_segments_are_pruned_but_the_previous_snapshot_stays_replayable(

@@ -27,7 +27,8 @@ from appliance.doctor import (
     run_command,
 )
 from appliance.runtime import Runtime
-from appliance.store import SNAPSHOT, FileStore
+from appliance.snapshot import SNAPSHOT
+from appliance.store import FileStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

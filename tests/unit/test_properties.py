@@ -27,7 +27,8 @@ from appliance.core import messages as m
 from appliance.core.codec import from_data, to_data
 from appliance.core.model import State, Venue
 from appliance.runtime import Published, Reply, Resync, Runtime
-from appliance.store import SNAPSHOT, FileStore
+from appliance.snapshot import SNAPSHOT
+from appliance.store import FileStore
 from tests.unit.engine_kit import ADMIN, MOD, PLAYER, T0, patron, playlist_tracks, track
 
 WINDOWS = [ADMIN, MOD, patron(1), patron(2), patron(3)]
