@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -230,7 +231,8 @@ class FileStore:
         self._next_n += 1
         weight = 0
         if isinstance(msg, m.RestoreState) and msg.staged:
-            weight = (self.dir / RESTORES / msg.staged).stat().st_size
+            with contextlib.suppress(OSError):  # gone: replay will say so
+                weight = (self.dir / RESTORES / msg.staged).stat().st_size
             entry = {"n": n, "t": now, "m": message_to_data(replace(msg, state=State()))}
             entry["staged"] = msg.staged
         else:
