@@ -180,6 +180,10 @@ class SoakResult:
     idle_before: tuple[float, int, int]
     idle_after: tuple[float, int, int]
 
+    def rss_at(self, t: float) -> float:
+        """RSS at the first sample from `t` s on (the first sample, for a short soak)."""
+        return next((x.rss_mb for x in self.samples if x.t >= t), self.samples[0].rss_mb)
+
     def figures(self) -> list[dict[str, Any]]:
         s, warm = self.samples, self.samples[min(2, len(self.samples) - 1)]
         lat = sorted(self.latencies) or [0.0]
@@ -195,6 +199,10 @@ class SoakResult:
             _fig("soak_tracks_played", self.tracks, "count", None, "higher"),
             _fig("soak_rss_growth_after_warmup", s[-1].rss_mb - warm.rss_mb, "MB", 20,
                  samples=[x.rss_mb for x in s]),
+            # The caches fill and stop (10,000 log entries and remembered replies, the hub's
+            # frame history): at 19 commands/s they are full after about 10 minutes, and
+            # from then on the box should hold still.
+            _fig("soak_rss_growth_last_5_min", s[-1].rss_mb - self.rss_at(s[-1].t - 300), "MB", 2),
             _fig("soak_rss_end", s[-1].rss_mb, "MB", 150),
             _fig("soak_threads_max", max(x.threads for x in s), "count", None,
                  samples=[x.threads for x in s]),

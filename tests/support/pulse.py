@@ -122,7 +122,7 @@ class Recorder:
         self.rate = rate
         self._data = bytearray()
         self._marks: list[tuple[int, float]] = []  # (samples so far, arrival time)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # guards the samples; notified as they come
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
 
@@ -154,21 +154,21 @@ class Recorder:
         size = int(self.rate * self.CHUNK) * 2
         fd = self._proc.stdout.fileno()
         while True:
-            chunk = os.read(fd, size)
+            try:
+                chunk = os.read(fd, size)
+            except OSError:  # the recorder was stopped while parec hung
+                return
             if not chunk:
                 return
             now = time.monotonic()
             with self._lock:
                 self._data.extend(chunk)
                 self._marks.append((len(self._data) // 2, now))
+                self._lock.notify_all()
 
     def wait_samples(self, n: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self._data) // 2 >= n:
-                return True
-            time.sleep(0.01)
-        return False
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self._data) // 2 >= n, timeout)
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -178,10 +178,13 @@ class Recorder:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=5)
-            self._proc = None
-        if self._thread is not None:
+        if self._thread is not None:  # before the pipe is closed under its read()
             self._thread.join(timeout=5)
             self._thread = None
+        if self._proc is not None:
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
 
     def __enter__(self) -> Recorder:
         return self.start()
