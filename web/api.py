@@ -13,7 +13,7 @@ from appliance.core.views import playlist_summary, playlist_view, queue_view, sn
 from web.auth import actor_for, check_csrf, current_session, session_required
 from web.body import DEFAULT_LIMIT, LARGE_LIMIT, json_body, query_int
 from web.commands import ROUTES, execute
-from web.context import console
+from web.context import Console, console
 from web.errors import ApiError, reply_response
 from web.hub import dumps
 
@@ -146,18 +146,19 @@ def local_search(state: State, query: str, limit: int) -> list[dict[str, Any]]:
     return out
 
 
-def search_tracks(query: str, limit: int) -> list[dict[str, Any]]:
+def search_tracks(c: Console, query: str, limit: int) -> list[dict[str, Any]]:
     """The library's matches (local files, cache) first, then the venue's playlists and
-    queues, one entry per video."""
+    queues, one entry per video. `c` is passed in: the websocket's reader thread has no
+    application context."""
     found: list[dict[str, Any]] = []
-    library = console().services.get("library")
+    library = c.services.get("library")
     if library is not None:
         try:
             found = list(library.search(query, limit))
         except ValueError:
             found = []
     seen = {str(t.get("video_id")) for t in found}
-    for track in local_search(_state(), query, limit):
+    for track in local_search(c.runtime.state, query, limit):
         if len(found) >= limit:
             break
         if track["video_id"] not in seen:
@@ -172,7 +173,7 @@ def search() -> Response:
     if not query or len(query) > 200:
         raise ApiError("invalid_field", "q must be text of 1-200 characters.")
     limit = query_int("limit", 25, 1, SEARCH_LIMIT)
-    results = search_tracks(query, limit)
+    results = search_tracks(console(), query, limit)
     return _json(dumps({"query": query, "results": results}))
 
 

@@ -108,7 +108,17 @@ def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
             text = ws.receive(timeout=None)
             if text is None:
                 continue
-            answer = handle_incoming(c, client, actor, text)
+            try:
+                answer = handle_incoming(c, client, actor, text)
+            except Exception:  # one message's bug must not cut the window off
+                log.exception("websocket message failed: %.200r", text)
+                answer = dumps(
+                    {
+                        "type": "ERROR",
+                        "status": 500,
+                        "error": {"code": "internal_error", "message": "The box logged a fault."},
+                    }
+                )
             if answer is not None:
                 client.send_private(answer)
     except (ConnectionClosed, OSError):
@@ -139,7 +149,7 @@ def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes
     if kind == "SEARCH" and actor.user_id:
         query = data.get("q")
         if isinstance(query, str) and 0 < len(query.strip()) <= 200:
-            results = search_tracks(query.strip(), 25)
+            results = search_tracks(c, query.strip(), 25)
             return dumps(
                 {
                     "type": "SEARCH_RESULTS_UPDATE",

@@ -234,3 +234,22 @@ def test_restart_clients_reconnect_to_the_current_state(tmp_path: Path) -> None:
             window.close()
     finally:
         second.stop()
+
+
+@pytest.mark.parametrize("who", ["staff", "patron"])
+def test_search_over_the_websocket_answers_and_keeps_the_window(proc: BoxProcess, who: str) -> None:
+    client = Api(proc.url).login() if who == "staff" else Api(proc.url).guest("Sam")
+    ws = LiveClient(proc.url, cookie=client.cookie).connect()
+    try:
+        ws.send({"type": "SEARCH", "q": "lucky"})
+        assert ws.wait_for(
+            lambda fs: any(f["type"] in ("SEARCH_RESULTS_UPDATE", "ERROR") for f in fs)
+        )
+        ws.send({"type": "PING"})
+        assert ws.wait_for(lambda fs: any(f["type"] == "PONG" for f in fs))
+        answers = [f for f in ws.frames if f["type"] in ("SEARCH_RESULTS_UPDATE", "ERROR")]
+    finally:
+        ws.close()
+    assert answers[0]["type"] == "SEARCH_RESULTS_UPDATE", answers[0]
+    assert answers[0]["payload"]["query"] == "lucky"
+    assert [r["title"] for r in answers[0]["payload"]["results"]] == ["Get Lucky"]
