@@ -5,16 +5,22 @@ schema, break it, or are not JSON. Every answer must come in time, never be a 5x
 the house error format when refused, and a refused input must leave the state (rev and
 venue) as it was. The websocket gets the same treatment, message by message.
 
-The box runs with an empty library, so nothing changes the state but the fuzzer.
+The box runs with an empty library, so little changes the state but the fuzzer: the
+stand-in player ends the tracks the fuzzer queued, and the scheduler starts the slots it
+wrote. A refused input is excused a change only when the activity log shows one of those
+clock-driven actors at work in its window, and such excuses must stay rare.
 Examples: DJAMMS_FUZZ_EXAMPLES (default 600 over HTTP, a third of that per websocket
 role); `make soak` runs 6000.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +35,8 @@ from tests.faults.schema_strategies import from_schema, junk_json
 ANSWER_WITHIN = 30.0  # seconds: longer is a hang
 SKIPPED = {("get", "/api/events"), ("get", "/ws")}  # streams: fuzzed below / by the ws test
 SESSION_ENDERS = {("post", "/api/auth/logout")}  # fuzzed without a session only
+CLOCK_ACTORS = {"player", "scheduler", "maintenance"}  # act on their own timers
+CLOCK_SLACK = 1.0  # s: a track's TrackStarted lands just after the advance that logged it
 
 
 def _examples(default: int) -> int:
@@ -50,6 +58,7 @@ class Fuzzed:
         self.venue_id = box.state()["venue"]["venue_id"]
         self.requests = 0
         self.refused = 0
+        self.excused = 0  # refused inputs whose window saw the player or scheduler act
 
     def snapshot(self) -> tuple[int, str]:
         state = self.box.state(timeout=ANSWER_WITHIN)
@@ -57,6 +66,25 @@ class Fuzzed:
         # the next published change, so it may surface during any later request.
         venue = {k: v for k, v in state["venue"].items() if k != "last_heartbeat_at"}
         return state["rev"], json.dumps(venue, sort_keys=True)
+
+    def clock_acted(self, since: float) -> bool:
+        """Whether the player, the scheduler or maintenance logged anything from `since`
+        (epoch s) on: tracks the fuzzer queued end on the stand-in's timer."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since))
+        resp = self.staff.http.get(
+            self.box.url + "/api/logs/download", params={"since": stamp}, timeout=ANSWER_WITHIN
+        )
+        resp.raise_for_status()
+        with zipfile.ZipFile(io.BytesIO(resp.content)) as z:
+            lines = z.read("activity_log.jsonl").decode().splitlines()
+        return any(json.loads(line).get("user_id") in CLOCK_ACTORS for line in lines)
+
+    def assert_unchanged(self, before: tuple[int, str], since: float, where: str) -> None:
+        after = self.snapshot()
+        if after != before and self.clock_acted(since - CLOCK_SLACK):
+            self.excused += 1
+            return
+        assert after == before, f"{where} was refused but changed {_diff(before, after)}"
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +183,7 @@ def _send(fuzz: Fuzzed, case: dict[str, Any]) -> requests.Response:
 
 
 def check_http_case(fuzz: Fuzzed, case: dict[str, Any]) -> None:
+    since = time.time()
     before = fuzz.snapshot()
     resp = _send(fuzz, case)  # raises on a hang (timeout)
     fuzz.requests += 1
@@ -165,8 +194,7 @@ def check_http_case(fuzz: Fuzzed, case: dict[str, Any]) -> None:
         if case["path"].startswith("/api"):
             error = resp.json().get("error", {})
             assert {"code", "message"} <= set(error), f"{where}: not the house format"
-        after = fuzz.snapshot()
-        assert after == before, f"{where} was refused but changed {_diff(before, after)}"
+        fuzz.assert_unchanged(before, since, where)
     if case["path"] == "/api/auth/settings" and resp.ok and case["body"][1].get("setting") == "pin":
         fuzz.staff.pin = case["body"][1]["value"]  # the fuzzer changed the staff PIN
 
@@ -192,8 +220,12 @@ def fuzz_http(fuzzed: Fuzzed, examples: int) -> None:
 
     start = fuzzed.requests
     run()
-    print(f"fuzz http: {fuzzed.requests - start} requests, {fuzzed.refused} refused, no 5xx")
+    print(
+        f"fuzz http: {fuzzed.requests - start} requests, {fuzzed.refused} refused "
+        f"({fuzzed.excused} during the player's or scheduler's own changes), no 5xx"
+    )
     assert fuzzed.refused > 0 and fuzzed.requests > fuzzed.refused
+    assert fuzzed.excused <= max(3, fuzzed.refused // 50), "the excuse hides the property"
 
 
 def test_fuzz_http(fuzzed: Fuzzed) -> None:
@@ -271,14 +303,14 @@ def fuzz_websocket(fuzzed: Fuzzed, role: str, examples: int) -> None:
     @given(item=ws_message(fuzzed))
     def run(item: tuple[str, Any]) -> None:
         raw, message = item
+        since = time.time()
         before = fuzzed.snapshot()
         sock.ws.send(raw)
         reply = _reply(sock)  # every message is answered: no hang, no silent drop
         sent["n"] += 1
         assert reply.get("status", 200) < 500, (raw, reply)
         if reply["type"] in ("ERROR",) or (reply["type"] == "ACK" and not reply["ok"]):
-            after = fuzzed.snapshot()
-            assert after == before, f"refused {raw!r} changed {_diff(before, after)}: {reply}"
+            fuzzed.assert_unchanged(before, since, f"{raw!r} ({reply})")
 
     try:
         run()
