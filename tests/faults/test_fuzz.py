@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.faults.boxproc import ApiClient, BoxProcess, LiveSocket
@@ -241,6 +241,9 @@ def test_fuzz_http_long(fuzzed: Fuzzed) -> None:
 # -- the websocket --------------------------------------------------------------------
 
 REPLIES = {"ACK", "ERROR", "PONG", "SEARCH_RESULTS_UPDATE", "SNAPSHOT"}
+# Random text is mostly blank once stripped; real words make the short run reach a search.
+SEARCH_WORDS = ["a", "demo", " the ", "é", "%", "_"]
+SEARCH_DEMO = {"type": "SEARCH", "q": "demo"}
 
 
 @st.composite
@@ -260,7 +263,10 @@ def ws_message(draw: st.DrawFn, fuzz: Fuzzed) -> tuple[str, Any]:
                 junk_json,
             ),
             st.fixed_dictionaries(
-                {"type": st.sampled_from(["PING", "RESYNC", "SEARCH"])}, optional={"q": junk_json}
+                {"type": st.sampled_from(["PING", "RESYNC", "SEARCH"])},
+                optional={
+                    "q": st.one_of(st.sampled_from(SEARCH_WORDS), st.text(max_size=40), junk_json)
+                },
             ),
             junk_json.map(lambda j: {"type": j}),
         )
@@ -301,6 +307,7 @@ def fuzz_websocket(fuzzed: Fuzzed, role: str, examples: int) -> None:
         database=None,
     )
     @given(item=ws_message(fuzzed))
+    @example(item=(json.dumps(SEARCH_DEMO), SEARCH_DEMO))  # always reach the search path
     def run(item: tuple[str, Any]) -> None:
         raw, message = item
         since = time.time()
