@@ -186,10 +186,12 @@ class MpvDeck:
         # Pause is set on the core, not as a per-file option: a per-file option is applied
         # when the file opens, after the command returns, and would undo a quick play().
         self.mpv.pause = paused
-        options = f"start={max(0.0, start):.3f}"
+        options = {"start": f"{max(0.0, start):.3f}"}
         if not video:
-            options += ",vid=no"
-        self.mpv.command("loadfile", str(path), "replace", options)
+            options["vid"] = "no"
+        # python-mpv places the options where this mpv expects them: mpv 0.38 put an
+        # index argument before them (Debian 13's 0.40 refuses the old form).
+        self.mpv.loadfile(str(path), "replace", **options)
 
     def queue_next(self, path: Path) -> None:
         """Play `path` straight after the current file, on this deck (gapless)."""
