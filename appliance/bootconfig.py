@@ -23,9 +23,9 @@ PIN = re.compile(r"^[0-9]{4,12}$")
 HEX_PSK = re.compile(r"^[0-9a-fA-F]{64}$")
 ERASED = ord("*")
 # (section, key) pairs erased from the boot file once applied.
-SECRETS = (("venue", "admin_pin"), ("wifi", "psk"), ("cloud", "password"))
+SECRETS = (("venue", "staff_pin"), ("venue", "admin_pin"), ("wifi", "psk"), ("cloud", "password"))
 KNOWN = {
-    "venue": {"name", "id", "timezone", "admin_pin"},
+    "venue": {"name", "id", "timezone", "staff_pin", "admin_pin"},
     "wifi": {"ssid", "psk", "country", "hidden"},
     "cloud": {"broker", "username", "password"},
 }
@@ -92,9 +92,11 @@ def _venue(doc: Mapping[str, Any]) -> tuple[str, str, str, str]:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise BootConfigError(f"venue.timezone {tz!r} is not a known time zone") from None
-    pin = _text(venue, "admin_pin", "venue", required=False)
+    # `staff_pin` is the documented name; `admin_pin` is what earlier cards say.
+    key = "staff_pin" if "staff_pin" in venue else "admin_pin"
+    pin = _text(venue, key, "venue", required=False)
     if pin and not PIN.match(pin):
-        raise BootConfigError("venue.admin_pin must be 4-12 digits")
+        raise BootConfigError(f"venue.{key} must be 4-12 digits")
     return name, venue_id, tz, pin
 
 

@@ -307,3 +307,18 @@ def test_the_app_starts_with_what_first_boot_wrote(system, tmp_path):
     venue = json.loads(state.stdout)["venue"]
     assert venue["venue_id"] == "crown-anchor-01"
     assert venue["venue_name"] == "The Crown & Anchor"
+
+
+def test_staff_pin_is_the_documented_name_and_is_erased_like_admin_pin(system):
+    boot, root = system
+    path = boot / "djamms.toml"
+    path.write_text(GOOD.replace('admin_pin = "482913"', 'staff_pin = "482913"'))
+    assert parse_boot_config(path.read_bytes()).admin_pin == "482913"
+    assert _run(boot, root).returncode == 0
+    assert "482913" not in path.read_text() and 'staff_pin = "******"' in path.read_text()
+
+
+def test_a_short_staff_pin_is_refused_by_its_own_name():
+    text = GOOD.replace('admin_pin = "482913"', 'staff_pin = "12"')
+    with pytest.raises(BootConfigError, match="venue.staff_pin must be 4-12 digits"):
+        parse_boot_config(text.encode())
