@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from provisioning.wheelhouse import build_app_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCH = 1_700_000_000
@@ -15,19 +16,7 @@ EPOCH = 1_700_000_000
 
 def build_wheel(dest: Path) -> Path:
     """The app's wheel, offline, from a copy of the sources (parallel runs share no build/)."""
-    src = dest / "src"
-    src.mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, src / name)
-    for pkg in ("appliance", "web", "hardware"):
-        if (REPO / pkg).is_dir():
-            shutil.copytree(REPO / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    out = dest / "wheels"
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-           "--no-index", "-q", "-w", str(out), str(src)]  # fmt: skip
-    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
-    (wheel,) = out.glob("djamms-*.whl")
-    return wheel
+    return build_app_wheel(dest / "wheels")
 
 
 @pytest.fixture(scope="session")
