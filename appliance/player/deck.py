@@ -63,9 +63,10 @@ class DeckOutput:
         if self.video == "null":
             opts["vo"] = "null"
         else:
-            # gpu (its defaults, bilinear scaling and no debanding, suit a Pi); null where
+            # gpu (its defaults, bilinear scaling and no debanding, suit a Pi); drm's dumb
+            # buffers where there is a screen but no GL (virtio-gpu, simple KMS); null where
             # there is no screen, so a headless box still plays the sound
-            opts["vo"] = "gpu,null"
+            opts["vo"] = "gpu,drm,null"
         return opts
 
 
