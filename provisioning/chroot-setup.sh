@@ -21,7 +21,8 @@ rm -rf /opt/djamms/wheels
 systemctl --global mask pulseaudio.service pulseaudio.socket
 # The clock: timesyncd keeps the last known time across reboots; NetworkManager brings
 # the network (wired by DHCP, Wi-Fi from first boot's keyfile).
-systemctl enable systemd-timesyncd.service NetworkManager.service djamms-growroot.service
+systemctl enable systemd-timesyncd.service NetworkManager.service djamms-growroot.service \
+	djamms-clock.service
 # A fresh card never starts before the day it was built (systemd's clock floor).
 touch -d "@$epoch" /usr/lib/clock-epoch
 
@@ -44,7 +45,8 @@ EOF
 quiet
 EOF
 	kver=$(ls /lib/modules | sort -V | tail -n 1)
-	/etc/kernel/postinst.d/z50-raspi-firmware "$kver"
+	# The hook does nothing unless told it runs from a package configure step.
+	DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver"
 fi
 # No package caches or apt lists on the card.
 apt-get clean
