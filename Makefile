@@ -9,13 +9,30 @@ RUN_APT  := mpv libmpv2 ffmpeg ca-certificates avahi-daemon
 TEST_APT := $(RUN_APT) mosquitto mosquitto-clients pulseaudio pulseaudio-utils chromium \
             fonts-dejavu-core systemd dosfstools mtools e2fsprogs fdisk sox faketime network-manager openssl
 
-.PHONY: run test lint bench soak clean deps-run deps-test
+# The image: Debian's mmdebstrap builds it, qemu-user runs a foreign architecture's
+# package scripts, QEMU boots it in the image tests.
+IMAGE_APT      := mmdebstrap qemu-user-static binfmt-support dosfstools mtools e2fsprogs \
+                  fdisk ffmpeg
+IMAGE_TEST_APT := $(IMAGE_APT) qemu-system-x86 qemu-system-arm ovmf socat
+ARCH ?= arm64
+
+.PHONY: run test lint bench soak clean deps-run deps-test image image-test
 
 run: deps-run
 	$(PY) -m appliance run --data-dir ./var/data --media-dir ./var/media --port 8080 $(ARGS)
 
 test: deps-test
 	bash bin/test-run
+
+image: deps-test $(STAMP)/apt-image
+	bash bin/image-build $(ARCH)
+
+# Builds both images afresh, then boots them in QEMU (TCG: slow) and checks them as a
+# venue would. Run by .ci/run after make test.
+image-test: deps-test $(STAMP)/apt-image-test
+	bash bin/image-build amd64
+	bash bin/image-build arm64
+	$(PY) -m pytest -q -p no:cacheprovider --basetemp=build/image-test tests/image $(ARGS)
 
 lint: deps-test
 	$(VENV)/bin/ruff check .
@@ -39,6 +56,16 @@ $(STAMP)/apt-test: bin/apt-ensure Makefile
 	@mkdir -p $(STAMP)
 	bash bin/apt-ensure $(TEST_APT)
 	@touch $@
+
+$(STAMP)/apt-image: bin/apt-ensure Makefile
+	@mkdir -p $(STAMP)
+	bash bin/apt-ensure $(IMAGE_APT)
+	@touch $@
+
+$(STAMP)/apt-image-test: bin/apt-ensure Makefile
+	@mkdir -p $(STAMP)
+	bash bin/apt-ensure $(IMAGE_TEST_APT)
+	@touch $@ $(STAMP)/apt-image
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
