@@ -236,7 +236,9 @@ class YtdlpRunner:
             raise YtdlpError(f"yt-dlp {env.version} exited with {proc.returncode}: {detail}")
         if not result.get("ok"):
             raise YtdlpError(str(result.get("error") or "yt-dlp failed")[:300])
-        return dict(result.get("info") or {})
+        info = dict(result.get("info") or {})
+        info["ytdlp_version"] = str(result.get("version") or "")
+        return info
 
     def _watch(self, proc: subprocess.Popen[str], finished: threading.Event) -> None:
         """Kill the child when the box stops or it outlives the timeout."""
