@@ -155,3 +155,23 @@ def load_config(
     for name, value in values.items():
         cfg = replace(cfg, **{name: _coerce(name, value)})
     return _validate(replace(cfg, log_level=cfg.log_level.upper()))
+
+
+def extractor_args(section: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """`[library] extractor_args`: yt-dlp's per-extractor arguments, e.g. PO tokens from a
+    venue's provider: `{youtube = {po_token = ["web.gvs+TOKEN"], player_client = ["mweb"]}}`.
+    A single text value stands for a list of one."""
+    raw = section.get("extractor_args", {})
+    if not isinstance(raw, Mapping):
+        raise ConfigError("[library] extractor_args must be a table of tables")
+    out: dict[str, dict[str, list[str]]] = {}
+    for extractor, args in raw.items():
+        if not isinstance(args, Mapping):
+            raise ConfigError(f"[library] extractor_args.{extractor} must be a table")
+        out[str(extractor)] = {}
+        for key, value in args.items():
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise ConfigError(f"[library] extractor_args.{extractor}.{key}: text or list")
+            out[str(extractor)][str(key)] = list(values)
+    return out

@@ -7,11 +7,12 @@ directories, without patching anything.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
+import re
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -107,33 +108,63 @@ def check_audio(p: Probe) -> Verdict:
     )
 
 
+def ytdlp_report(p: Probe) -> tuple[str, str]:
+    """(where, `yt-dlp -v` output) for the yt-dlp the box runs: the active side
+    environment, else the venv's. `-v` without a URL prints yt-dlp's own view of its
+    libraries and JS runtimes, offline."""
+    from appliance.library.ytdlp_env import EnvStore
+
+    section = p.config.section("library")
+    env = EnvStore(Path(section.get("ytdlp_dir") or p.config.data_dir / "ytdlp")).active()
+    where = "side environment" if env.path else "built in"
+    cmd = ["env", "-u", "PYTHONPATH", sys.executable, "-m", "yt_dlp", "-v"]
+    if env.path is not None:
+        cmd = ["env", f"PYTHONPATH={env.path}", sys.executable, "-m", "yt_dlp", "-v"]
+    return where, p.run(cmd)[1]
+
+
+def _debug_line(out: str, key: str) -> str:
+    for line in out.splitlines():
+        if line.startswith(f"[debug] {key}"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
 def check_ytdlp(p: Probe) -> list[Verdict]:
-    try:
-        version = importlib.metadata.version("yt-dlp")
-    except importlib.metadata.PackageNotFoundError:
-        return [Verdict("yt-dlp", FAIL, "yt-dlp is not installed", "pip install yt-dlp")]
-    out = []
+    where, out = ytdlp_report(p)
+    m = re.search(r"yt-dlp version \S*?@?(\d{4}\.\d{2}\.\d{2}\S*)", out)
+    if m is None:
+        return [Verdict("yt-dlp", FAIL, f"yt-dlp does not run: {out[-200:]}",
+                        "Reinstall the box's software.")]  # fmt: skip
+    version = m.group(1)
+    out_v: list[Verdict] = []
     today = p.today or datetime.now(UTC)
     try:
-        released = datetime.strptime(version[:10], "%Y.%m.%d").replace(tzinfo=UTC)
-        age = (today - released).days
+        age = (today - datetime.strptime(version[:10], "%Y.%m.%d").replace(tzinfo=UTC)).days
     except ValueError:
         age = -1
     if age > 60:
-        out.append(
-            Verdict(
-                "yt-dlp",
-                WARN,
-                f"yt-dlp {version} is {age} days old",
-                "YouTube changes often: update yt-dlp (pip install -U yt-dlp).",
-            )
-        )
+        out_v.append(Verdict("yt-dlp", WARN, f"yt-dlp {version} ({where}) is {age} days old",
+                             "YouTube changes often: see the update in System."))  # fmt: skip
     else:
-        out.append(Verdict("yt-dlp", OK, f"yt-dlp {version}"))
+        out_v.append(Verdict("yt-dlp", OK, f"yt-dlp {version} ({where})"))
+    runtimes = _debug_line(out, "JS runtimes")
+    if runtimes and runtimes != "none":
+        out_v.append(Verdict("js-runtime", OK, f"JS runtimes: {runtimes}"))
+    else:
+        out_v.append(Verdict("js-runtime", FAIL, "yt-dlp finds no JavaScript runtime",
+                             "Most YouTube videos fail without one: pip install deno "
+                             "into the box's venv."))  # fmt: skip
+    ejs = re.search(r"yt_dlp_ejs-(\S+?)(,|$)", _debug_line(out, "Optional libraries"))
+    if ejs:
+        out_v.append(Verdict("ejs", OK, f"EJS scripts: yt-dlp-ejs {ejs.group(1)}"))
+    else:
+        out_v.append(Verdict("ejs", FAIL, "yt-dlp's EJS scripts (yt-dlp-ejs) are missing",
+                             "pip install yt-dlp-ejs into the box's venv."))  # fmt: skip
     if _tcp_reachable("www.youtube.com", 443, p.connect_timeout):
-        out.append(Verdict("internet", OK, "YouTube reachable"))
+        out_v.append(Verdict("internet", OK, "YouTube reachable"))
     else:
-        out.append(
+        out_v.append(
             Verdict(
                 "internet",
                 WARN,
@@ -141,7 +172,7 @@ def check_ytdlp(p: Probe) -> list[Verdict]:
                 "Cached and local tracks still play; check the venue's internet.",
             )
         )
-    return out
+    return out_v
 
 
 def _tcp_reachable(host: str, port: int, timeout: float) -> bool:

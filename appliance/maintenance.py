@@ -3,8 +3,9 @@ cache eviction, stale sessions, disk space and cloud link health. Problems and r
 reach the consoles (and MQTT) as SYSTEM_STATUS notices.
 
 Other adapters take part through services they register on the box, used only if present:
-`services["cache"].evict(max_bytes)`, `services["sessions"].expire(now)` and
-`services["cloud"].connected` (a bool).
+`services["cache"].evict(max_bytes)`, `services["sessions"].expire(now)`,
+`services["cloud"].connected` (a bool) and `services["ytdlp"]` (`due(local_datetime)`,
+`start_update(local_date)`: the daily yt-dlp update in its own thread).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from appliance.core import messages as m
 from appliance.runtime import Runtime
@@ -44,6 +46,7 @@ class Maintenance:
         log_retention_days: float = 90.0,
         cache_max_bytes: int = 2048 * 1024 * 1024,
         disk_low_bytes: int = 500 * 1024 * 1024,
+        timezone: str = "UTC",
     ) -> None:
         self.runtime = runtime
         self.data_dir = data_dir
@@ -51,6 +54,7 @@ class Maintenance:
         self.log_retention_days = log_retention_days
         self.cache_max_bytes = cache_max_bytes
         self.disk_low_bytes = disk_low_bytes
+        self.timezone = timezone
         self._disk_low: bool | None = None
         self._cloud_up: bool | None = None
         self.jobs = [
@@ -59,6 +63,7 @@ class Maintenance:
             Job("stale_sessions", 300.0, self.expire_sessions),
             Job("disk_space", 600.0, self.check_disk),
             Job("cloud_link", 15.0, self.check_cloud),
+            Job("ytdlp_update", 300.0, self.update_ytdlp),
         ]
 
     @classmethod
@@ -70,6 +75,7 @@ class Maintenance:
             services=box.services,
             log_retention_days=float(section.get("log_retention_days", 90)),
             cache_max_bytes=int(box.config.cache_max_mb) * 1024 * 1024,
+            timezone=str(section.get("timezone") or box.config.timezone),
         )
 
     def run(self, now: float) -> list[str]:
@@ -127,3 +133,11 @@ class Maintenance:
         if up != self._cloud_up and (not up or self._cloud_up is not None):
             self.notice("cloud_link_up" if up else "cloud_link_down")
         self._cloud_up = up
+
+    def update_ytdlp(self, now: float) -> None:
+        updater = self.services.get("ytdlp")
+        if updater is None:
+            return
+        local = datetime.fromtimestamp(now, ZoneInfo(self.timezone))
+        if updater.due(local):
+            updater.start_update(local.date().isoformat())

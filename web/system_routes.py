@@ -56,6 +56,16 @@ def restore() -> Response:
     return jsonify({"ok": True, **result})
 
 
+@bp.get("/api/system/ytdlp")
+@staff_required
+def ytdlp_status() -> Response:
+    """The yt-dlp the box runs and its daily update (`Updater.status()`), for the System tab."""
+    updater = console().services.get("ytdlp")
+    if updater is None:
+        raise ApiError("unavailable", "yt-dlp updates are not available on this box.", 503)
+    return jsonify(updater.status())
+
+
 @bp.get("/api/logs/download")
 @staff_required
 def logs_download() -> Response:

@@ -4,16 +4,30 @@
 (downloads tried per track, default 3), `backoff` (s before the second try, doubling,
 default 1), `socket_timeout` (s, default 10), `workers` (parallel downloads, default 2).
 The cache lives in `cache_dir` (default `<data_dir>/cache`) under `cache_max_mb`.
+yt-dlp: `extractor_args` (PO tokens, see `appliance.config.extractor_args`), `update`
+(daily self-update, default true), `update_hour` (local hour, default 4), `index_url` (empty:
+PyPI through pip's own configuration), `canary_youtube_id`, `rollback_after` (3), and
+`ytdlp_dir` (side environments, default `<data_dir>/ytdlp`; must be writable).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from appliance.config import ConfigError, extractor_args
+from appliance.core import messages as m
 from appliance.library.service import LibraryService
+from appliance.library.updater import Updater, UpdateSettings
 
 if TYPE_CHECKING:
     from appliance.bootstrap import Box
+
+
+log = logging.getLogger(__name__)
+ACTOR = m.Actor(user_id="ytdlp-update", role="admin", source="scheduler")
 
 
 def build_library(box: Box) -> LibraryService:
@@ -30,8 +44,30 @@ def build_library(box: Box) -> LibraryService:
         backoff=float(section.get("backoff", 1.0)),
         socket_timeout=float(section.get("socket_timeout", 10.0)),
         workers=int(section.get("workers", 2)),
+        ytdlp_dir=Path(section.get("ytdlp_dir") or config.data_dir / "ytdlp"),
+        extractor_args=_extractor_args(section),
     )
+    try:
+        settings = UpdateSettings.from_section(section)
+    except (ValueError, TypeError) as exc:  # the box plays on; only the update is off
+        log.warning("yt-dlp self-update off: %s", exc)
+        settings = UpdateSettings(enabled=False)
+
+    def notify(status: str, detail: dict[str, object]) -> None:
+        box.runtime.post(m.SystemNotice(actor=ACTOR, status=status, detail=detail))
+
+    updater = Updater(service.ytdlp_store, service.resolver, settings, notify=notify)
+    service.resolver.on_outcome = updater.observe
+    box.services["ytdlp"] = updater
     box.services["library"] = service
     box.services["cache"] = service.cache
     box.runtime.add_effect_sink(service.on_effects, "library")
     return service
+
+
+def _extractor_args(section: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    try:
+        return extractor_args(section)
+    except ConfigError as exc:  # the box plays without them; the log says why
+        log.warning("yt-dlp extractor_args ignored: %s", exc)
+        return {}

@@ -1,10 +1,16 @@
-"""`Resolver`: a video id or URL -> a verified local file plus metadata, through the
-yt-dlp Python API (`YoutubeDL`), with retries and backoff.
+"""`Resolver`: a video id or URL -> a verified local file plus metadata, through yt-dlp
+(run by a `YtdlpPort`: the active side environment in a child process, see `ytdlp_env`),
+with retries and backoff.
 
 A YouTube id (11 characters) means `https://www.youtube.com/watch?v=<id>`; an http(s)
 URL is handed to yt-dlp as is (its generic extractor plays direct media links). The
-format is capped at 720p and prefers H.264 (the Pi decodes it in hardware). A download
-lands in the cache's partial directory and is admitted only after ffprobe reads it.
+format: separate (DASH) H.264 video up to 720p plus AAC audio, merged by ffmpeg, which is
+what YouTube serves most reliably today (its pre-merged formats are few and often refused);
+H.264 because the Pi decodes it in hardware. After a 403 from YouTube the next attempt
+asks as another player client (`fallback_clients`). `extractor_args` (the `[library]`
+section) is passed to yt-dlp as is, e.g. `{youtube = {po_token = ["web.gvs+TOKEN"]}}`.
+A download lands in the cache's partial directory and is admitted only after ffprobe
+reads it. Each resolve's outcome is reported to `on_outcome` (the updater's rollback watch).
 """
 
 from __future__ import annotations
@@ -14,29 +20,30 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yt_dlp import YoutubeDL
-from yt_dlp.utils import DownloadError
-
 from appliance.core.model import TrackInfo
 from appliance.library.cache import MediaCache
 from appliance.library.local import probe
+from appliance.library.ytdlp_env import EnvStore, YtdlpError, YtdlpPort, YtdlpRunner
 
 log = logging.getLogger(__name__)
 
 SEARCH_RETRY_AFTER = 30.0  # seconds a failed YouTube search is not retried
 YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 FORMAT = (
-    "bv*[height<=720][vcodec^=avc1]+ba[ext=m4a]/b[height<=720][ext=mp4]/b[height<=720]/bv*+ba/b"
+    "bv*[height<=720][vcodec^=avc1]+ba[acodec^=mp4a]/bv*[height<=720][vcodec^=avc1]+ba"
+    "/bv*[height<=720]+ba/b[height<=720][ext=mp4]/b[height<=720]/bv*+ba/b"
 )
+FALLBACK_CLIENTS = ("tv", "web_safari", "mweb")  # asked in turn after a 403
 PERMANENT = ("HTTP Error 404", "HTTP Error 410", "Unsupported URL", "Private video",
              "Video unavailable", "not a valid URL", "is not a valid")  # fmt: skip
 
 Progress = Callable[[str, dict[str, Any]], None]
+Outcome = Callable[[str, bool, str], None]  # (video_id, ok, reason)
 
 
 class ResolveError(Exception):
@@ -55,20 +62,6 @@ def source_url(video_id: str) -> str | None:
     return None
 
 
-class _QuietLogger:
-    def debug(self, msg: str) -> None:
-        pass
-
-    def info(self, msg: str) -> None:
-        pass
-
-    def warning(self, msg: str) -> None:
-        log.debug("yt-dlp: %s", msg)
-
-    def error(self, msg: str) -> None:
-        log.debug("yt-dlp: %s", msg)
-
-
 def track_from_info(video_id: str, info: dict[str, Any]) -> TrackInfo:
     artist = info.get("artist") or info.get("creator") or info.get("uploader") or ""
     artist = artist or info.get("channel") or ""
@@ -82,6 +75,20 @@ def track_from_info(video_id: str, info: dict[str, Any]) -> TrackInfo:
     )
 
 
+def player_client_args(
+    extractor_args: Mapping[str, Any], url: str, attempt: int, last_reason: str,
+    fallback_clients: tuple[str, ...] = FALLBACK_CLIENTS,
+) -> dict[str, Any]:  # fmt: skip
+    """The extractor arguments for this attempt: the configured ones, and after a 403 from
+    YouTube another player client each time (YouTube refuses some clients' URLs)."""
+    args = {str(k): dict(v) for k, v in extractor_args.items() if isinstance(v, Mapping)}
+    youtube = "youtube.com/" in url or "youtu.be/" in url
+    if youtube and attempt > 1 and "403" in last_reason and fallback_clients:
+        client = fallback_clients[(attempt - 2) % len(fallback_clients)]
+        args.setdefault("youtube", {})["player_client"] = [client]
+    return args
+
+
 @dataclass
 class Resolver:
     cache: MediaCache
@@ -89,40 +96,74 @@ class Resolver:
     backoff: float = 1.0  # seconds before the 2nd attempt; doubles each time
     socket_timeout: float = 10.0
     stopping: threading.Event | None = None
-    search_client: Callable[[dict[str, Any]], Any] = YoutubeDL  # tests pass a fake
-    # One YoutubeDL for every search: a fresh one per search kept ~250 KB of native
-    # memory each (the 10-minute soak grew the box by 170 MB).
-    _search_ydl: Any = field(default=None, init=False, repr=False)
+    runner: YtdlpPort | None = None  # None: the venv's own yt-dlp in a child
+    extractor_args: Mapping[str, Any] = field(default_factory=dict)
+    fallback_clients: tuple[str, ...] = FALLBACK_CLIENTS
+    on_outcome: Outcome | None = None
     _search_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _search_offline_until: float = field(default=0.0, init=False, repr=False)
 
-    def _options(self, **extra: Any) -> dict[str, Any]:
+    def __post_init__(self) -> None:
+        if self.runner is None:
+            self.runner = YtdlpRunner(EnvStore(None), self.stopping)
+
+    @property
+    def ytdlp(self) -> YtdlpPort:
+        assert self.runner is not None
+        return self.runner
+
+    def options(self, **extra: Any) -> dict[str, Any]:
         opts: dict[str, Any] = {
-            "quiet": True,
             "no_warnings": True,
-            "noprogress": True,
             "noplaylist": True,
             "cachedir": False,
             "socket_timeout": self.socket_timeout,
             "retries": 1,
             "fragment_retries": 1,
-            "logger": _QuietLogger(),
         }
+        if self.extractor_args:
+            opts["extractor_args"] = player_client_args(self.extractor_args, "", 1, "")
         opts.update(extra)
         return opts
 
+    def download_options(self, folder: Path, **extra: Any) -> dict[str, Any]:
+        return self.options(
+            format=FORMAT,
+            merge_output_format="mp4",
+            outtmpl={"default": str(folder / "media.%(ext)s")},
+            overwrites=True,
+            continuedl=False,
+            **extra,
+        )
+
     def download(self, video_id: str, progress: Progress | None = None) -> tuple[Path, TrackInfo]:
         """Fetch into the cache, retrying with backoff. Raises ResolveError."""
+        try:
+            out = self._download(video_id, progress)
+        except ResolveError as exc:
+            if self.on_outcome is not None and exc.reason != "stopping":
+                self.on_outcome(video_id, False, exc.reason)
+            raise
+        if self.on_outcome is not None:
+            self.on_outcome(video_id, True, "")
+        return out
+
+    def _download(self, video_id: str, progress: Progress | None) -> tuple[Path, TrackInfo]:
         url = source_url(video_id)
         if url is None:
             raise ResolveError("not a YouTube id or URL, and not in the local library")
         reason = ""
         for attempt in range(1, self.attempts + 1):
+            args = player_client_args(
+                self.extractor_args, url, attempt, reason, self.fallback_clients
+            )
             try:
-                return self._download_once(video_id, url, progress)
+                return self._download_once(video_id, url, progress, args)
             except ResolveError as exc:
                 reason = exc.reason
-            if any(p in reason for p in PERMANENT) or attempt == self.attempts:
+            if reason == "stopping":
+                raise ResolveError("stopping", attempt)
+            if is_permanent(reason) or attempt == self.attempts:
                 raise ResolveError(reason, attempt)
             delay = self.backoff * 2 ** (attempt - 1)
             log.info("resolve %s failed (%s); retry %d in %.1fs", video_id, reason, attempt, delay)
@@ -133,11 +174,11 @@ class Resolver:
         raise ResolveError(reason, self.attempts)
 
     def _download_once(
-        self, video_id: str, url: str, progress: Progress | None
+        self, video_id: str, url: str, progress: Progress | None, args: dict[str, Any]
     ) -> tuple[Path, TrackInfo]:
         folder = self.cache.partial_path(video_id)
         try:
-            media, info = self._fetch(url, folder, video_id, progress)
+            media, info = self._fetch(url, folder, video_id, progress, args)
             checked = probe(media)
             if not checked.get("duration") or not checked.get("streams"):
                 raise ResolveError("downloaded file is damaged or incomplete")
@@ -147,27 +188,23 @@ class Resolver:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _fetch(
-        self, url: str, folder: Path, video_id: str, progress: Progress | None
+        self,
+        url: str,
+        folder: Path,
+        video_id: str,
+        progress: Progress | None,
+        args: dict[str, Any],
     ) -> tuple[Path, dict[str, Any]]:
         def hook(d: dict[str, Any]) -> None:
             if progress is not None:
                 progress(video_id, d)
 
-        opts = self._options(
-            format=FORMAT,
-            merge_output_format="mp4",
-            outtmpl={"default": str(folder / "media.%(ext)s")},
-            progress_hooks=[hook],
-            overwrites=True,
-            continuedl=False,
-        )
+        folder.mkdir(parents=True, exist_ok=True)
+        opts = self.download_options(folder, extractor_args=args)
         try:
-            with YoutubeDL(opts) as ydl:
-                info = ydl.extract_info(url, download=True)
-        except DownloadError as exc:
-            raise ResolveError(_clean(str(exc))) from None
-        except Exception as exc:  # yt-dlp raises many kinds; all mean "not this time"
-            raise ResolveError(f"{type(exc).__name__}: {exc}") from None
+            info = self.ytdlp.run(url, opts, download=True, progress=hook)
+        except YtdlpError as exc:
+            raise ResolveError(str(exc)) from None
         files = [p for p in folder.iterdir() if p.is_file() and not p.name.endswith(".part")]
         if not info or not files:
             raise ResolveError("download produced no file")
@@ -179,10 +216,9 @@ class Resolver:
         if url is None:
             return None
         try:
-            with YoutubeDL(self._options()) as ydl:
-                info = ydl.extract_info(url, download=False, process=False)
-        except Exception as exc:  # offline or gone: unknown, not an error for the caller
-            log.info("metadata for %s unavailable: %s", video_id, _clean(str(exc)))
+            info = self.ytdlp.run(url, self.options(), download=False, process=False)
+        except YtdlpError as exc:  # offline or gone: unknown, not an error for the caller
+            log.info("metadata for %s unavailable: %s", video_id, exc)
             return None
         return track_from_info(video_id, info or {})
 
@@ -193,14 +229,14 @@ class Resolver:
         if time.monotonic() < self._search_offline_until:
             return []  # it failed a moment ago: do not make every phone wait for DNS again
         with self._search_lock:
-            if self._search_ydl is None:
-                self._search_ydl = self.search_client(self._options(extract_flat="in_playlist"))
             try:
-                info = self._search_ydl.extract_info(
-                    f"ytsearch{int(limit)}:{query}", download=False
+                info = self.ytdlp.run(
+                    f"ytsearch{int(limit)}:{query}",
+                    self.options(extract_flat="in_playlist"),
+                    download=False,
                 )
-            except Exception as exc:
-                log.info("YouTube search unavailable: %s", _clean(str(exc)))
+            except YtdlpError as exc:
+                log.info("YouTube search unavailable: %s", exc)
                 self._search_offline_until = time.monotonic() + SEARCH_RETRY_AFTER
                 return []
         out = []
@@ -216,6 +252,11 @@ class Resolver:
         return out
 
 
+def is_permanent(reason: str) -> bool:
+    """A failure no retry or other yt-dlp version would fix (the video is gone)."""
+    return any(p in reason for p in PERMANENT)
+
+
 def _merge_tags(track: TrackInfo, info: dict[str, Any], checked: dict[str, Any]) -> TrackInfo:
     """A direct media link (generic extractor) is named by its URL: its own tags and
     probed duration say more."""
@@ -226,6 +267,3 @@ def _merge_tags(track: TrackInfo, info: dict[str, Any], checked: dict[str, Any])
     duration = track.duration or int(round(float(checked.get("duration") or 0)))
     return TrackInfo(track.video_id, str(title), str(artist), duration, track.thumbnail)
 
-
-def _clean(message: str) -> str:
-    return message.replace("ERROR: ", "").strip()[:300]

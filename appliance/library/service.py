@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from appliance.library.demo import make_demo_media
 from appliance.library.fetcher import Done, Fetcher, FetchResult
 from appliance.library.local import LocalLibrary
 from appliance.library.resolver import ResolveError, Resolver, source_url
+from appliance.library.ytdlp_env import EnvStore, YtdlpRunner
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,19 @@ class LibraryService:
         backoff: float = 1.0,
         socket_timeout: float = 10.0,
         workers: int = 2,
+        ytdlp_dir: Path | None = None,
+        extractor_args: Mapping[str, Any] | None = None,
     ) -> None:
         self._post = post
         self.library = LocalLibrary(media_dir)
         self.cache = MediaCache(cache_dir, cache_max_bytes)
         self._stopping = threading.Event()
-        self.resolver = Resolver(self.cache, attempts, backoff, socket_timeout, self._stopping)
+        self.ytdlp_store = EnvStore(ytdlp_dir)  # side environments of newer yt-dlp releases
+        self.resolver = Resolver(
+            self.cache, attempts, backoff, socket_timeout, self._stopping,
+            runner=YtdlpRunner(self.ytdlp_store, self._stopping),
+            extractor_args=dict(extractor_args or {}),
+        )  # fmt: skip
         self.fetcher = Fetcher(self._download, self._fetched, workers=workers)
         self.demo_media = demo_media
         self.scan_every = scan_every

@@ -102,7 +102,8 @@ def test_old_ytdlp_is_flagged(tmp_path: Path) -> None:
 def test_render_json_and_cli_exit_code(tmp_path: Path) -> None:
     verdicts = diagnose(probe(tmp_path, audio="null"))
     data = json.loads(render(verdicts, as_json=True))
-    assert {d["check"] for d in data} >= {"mpv", "audio", "disk", "state", "clock", "gpio"}
+    assert {d["check"] for d in data} >= {"mpv", "audio", "disk", "state", "clock", "gpio",
+                                          "js-runtime", "ejs"}  # fmt: skip
     failing = subprocess.run(
         [
             sys.executable,
@@ -124,3 +125,27 @@ def test_render_json_and_cli_exit_code(tmp_path: Path) -> None:
     assert failing.returncode == 1
     result = {d["check"]: d["status"] for d in json.loads(failing.stdout)}
     assert result["broker"] == FAIL
+
+
+def test_ytdlp_reports_its_js_runtime_and_ejs_scripts(tmp_path: Path) -> None:
+    """The real yt-dlp of this venv finds the real deno and yt-dlp-ejs, offline."""
+    verdicts = {v.check: v for v in check_ytdlp(probe(tmp_path))}
+    assert verdicts["js-runtime"].status == OK and "deno-" in verdicts["js-runtime"].detail
+    assert verdicts["ejs"].status == OK and "yt-dlp-ejs" in verdicts["ejs"].detail
+    assert "built in" in verdicts["yt-dlp"].detail
+
+
+def test_a_ytdlp_without_runtime_or_scripts_fails(tmp_path: Path) -> None:
+    bare = (
+        "[debug] yt-dlp version stable@2026.10.26 from yt-dlp/yt-dlp [c91f8de0b] (pip)\n"
+        "[debug] Optional libraries: certifi-2026.10.19, requests-2.34.2\n"
+        "[debug] JS runtimes: none\n"
+    )
+    old = Probe(config=Config(data_dir=tmp_path), run=lambda cmd: (2, bare),
+                connect_timeout=0.2, today=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
+    verdicts = {v.check: v for v in check_ytdlp(old)}
+    assert verdicts["yt-dlp"].status == OK and "2026.10.26" in verdicts["yt-dlp"].detail
+    assert verdicts["js-runtime"].status == FAIL and "deno" in verdicts["js-runtime"].advice
+    assert verdicts["ejs"].status == FAIL
+    broken = Probe(config=Config(data_dir=tmp_path), run=lambda cmd: (1, "ImportError: x"))
+    assert check_ytdlp(broken)[0].status == FAIL

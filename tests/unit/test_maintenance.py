@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,31 @@ def test_a_failing_job_does_not_stop_the_others(runtime: Runtime, clock: Clock) 
     maint = Maintenance(runtime, services={"cache": BrokenCache(), "sessions": sessions})
     ran = maint.run(clock.t)
     assert "cache_eviction" not in ran and "stale_sessions" in ran and sessions.calls
+
+
+class FakeUpdater:
+    """Our updater's port: due in its hour, once per local date."""
+
+    def __init__(self, hour: int) -> None:
+        self.hour = hour
+        self.started: list[str] = []
+
+    def due(self, local: datetime) -> bool:
+        return local.hour == self.hour and local.date().isoformat() not in self.started
+
+    def start_update(self, local_date: str) -> bool:
+        self.started.append(local_date)
+        return True
+
+
+def test_the_ytdlp_update_starts_in_its_local_hour(runtime: Runtime, clock: Clock) -> None:
+    updater = FakeUpdater(hour=4)
+    maint = Maintenance(runtime, services={"ytdlp": updater}, timezone="Europe/Berlin")
+    # 02:30 UTC on 2026-12-03 is 03:30 in Berlin: not yet; an hour later it is 04:30
+    at = datetime(2026, 12, 3, 2, 30, tzinfo=UTC).timestamp()
+    maint.run(at)
+    assert updater.started == []
+    maint.run(at + 3600)
+    assert updater.started == ["2026-12-03"]
+    maint.run(at + 3600 + 301)  # due again by the job's clock, but done for today
+    assert updater.started == ["2026-12-03"]

@@ -325,6 +325,14 @@
     document.body.append(a); a.click(); a.remove();
     $('system-msg').textContent = 'Backup downloaded.';
   });
+  async function paintYtdlp() {
+    const r = await fetch('/api/system/ytdlp', { credentials: 'same-origin' }).catch(() => null);
+    if (!r || !r.ok) { $('ytdlp-status').textContent = 'Not available.'; return; }
+    const s = await r.json(); const u = s.last_update;
+    $('ytdlp-status').textContent = 'yt-dlp ' + s.version + (s.side_environment ? ' (updated)' : ' (built in)') +
+      '. Daily update ' + (s.update_enabled ? 'at ' + s.update_hour + ':00' : 'off') + '. Last: ' +
+      (u ? u.at + ' ' + u.result + (u.version ? ' ' + u.version : '') + (u.error ? ' (' + u.error + ')' : '') : 'none yet') + '.';
+  }
   $('restore').addEventListener('click', () => {
     const file = $('restore-file').files[0];
     if (!file || !confirm('Restore this backup? The current state is replaced.')) return;
@@ -344,6 +352,7 @@
   document.querySelectorAll('nav.tabs button').forEach((b) => b.addEventListener('click', () => {
     document.querySelectorAll('nav.tabs button').forEach((x) => x.classList.toggle('on', x === b));
     document.querySelectorAll('.tab').forEach((t) => t.classList.toggle('on', t.id === 'tab-' + b.dataset.tab));
+    if (b.dataset.tab === 'system') paintYtdlp();
   }));
   buildSliders();
   transportBadge(client, $('conn'));
@@ -362,6 +371,7 @@
     if (t === 'SYSTEM_STATUS' && f.payload.status) {
       if (String(f.payload.status).startsWith('import_')) paintImport(f.payload);
       else $('system-msg').textContent = 'Status: ' + f.payload.status;
+      if (String(f.payload.status).startsWith('ytdlp_')) paintYtdlp();
     }
   });
   setInterval(() => { if (client.venue) paintNowPlaying(client); }, 1000);
