@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -88,7 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     box.start()
     logging.getLogger("djamms").info("running; console on http://%s:%s", cfg.host, cfg.port)
     stop.wait()
+    began = time.monotonic()
     box.stop()
+    logging.getLogger("djamms").info("stopped in %.2f s", time.monotonic() - began)
     return 0
 
 

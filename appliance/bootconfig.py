@@ -7,6 +7,7 @@ for byte, so the FAT clusters that held them are overwritten rather than orphane
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -23,9 +24,9 @@ PIN = re.compile(r"^[0-9]{4,12}$")
 HEX_PSK = re.compile(r"^[0-9a-fA-F]{64}$")
 ERASED = ord("*")
 # (section, key) pairs erased from the boot file once applied.
-SECRETS = (("venue", "staff_pin"), ("venue", "admin_pin"), ("wifi", "psk"), ("cloud", "password"))
+SECRETS = (("venue", "admin_pin"), ("venue", "staff_pin"), ("wifi", "psk"), ("cloud", "password"))
 KNOWN = {
-    "venue": {"name", "id", "timezone", "staff_pin", "admin_pin"},
+    "venue": {"name", "id", "timezone", "admin_pin", "staff_pin"},
     "wifi": {"ssid", "psk", "country", "hidden"},
     "cloud": {"broker", "username", "password"},
 }
@@ -92,9 +93,13 @@ def _venue(doc: Mapping[str, Any]) -> tuple[str, str, str, str]:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise BootConfigError(f"venue.timezone {tz!r} is not a known time zone") from None
-    # `staff_pin` is the documented name; `admin_pin` is what earlier cards say.
-    key = "staff_pin" if "staff_pin" in venue else "admin_pin"
-    pin = _text(venue, key, "venue", required=False)
+    # `staff_pin` is the name the README and the image use; `admin_pin` the earlier one
+    pin = _text(venue, "staff_pin", "venue", required=False)
+    old = _text(venue, "admin_pin", "venue", required=False)
+    if pin and old and pin != old:
+        raise BootConfigError("venue.staff_pin and venue.admin_pin differ: keep one")
+    key = "staff_pin" if pin else "admin_pin"
+    pin = pin or old
     if pin and not PIN.match(pin):
         raise BootConfigError(f"venue.{key} must be 4-12 digits")
     return name, venue_id, tz, pin
@@ -173,8 +178,18 @@ def _table(doc: Mapping[str, Any], name: str, *, required: bool) -> Mapping[str,
         raise BootConfigError(f"{name} must be a [{name}] section")
     unknown = set(table) - KNOWN[name] if name in KNOWN else set()
     if unknown:
-        raise BootConfigError(f"unknown setting {name}.{sorted(unknown)[0]}")
+        raise BootConfigError(_unknown([f"{name}.{k}" for k in unknown], KNOWN[name], name))
     return table
+
+
+def _unknown(found: list[str], known: set[str], prefix: str = "") -> str:
+    """Every unknown name, each with the known one it most looks like (a typo, usually)."""
+    parts = []
+    for item in sorted(found):
+        near = difflib.get_close_matches(item.rsplit(".", 1)[-1], sorted(known), n=1)
+        hint = f"{prefix}.{near[0]}" if prefix and near else (near[0] if near else "")
+        parts.append(f"{item} (did you mean {hint}?)" if hint else item)
+    return "unknown setting " + ", ".join(parts)
 
 
 def parse_boot_config(raw: bytes) -> BootSettings:
@@ -186,7 +201,7 @@ def parse_boot_config(raw: bytes) -> BootSettings:
         raise BootConfigError(f"the file is not valid TOML: {exc}") from None
     unknown = set(doc) - {*KNOWN, "panel"}
     if unknown:
-        raise BootConfigError(f"unknown section or setting {sorted(unknown)[0]!r}")
+        raise BootConfigError(_unknown(sorted(unknown), {*KNOWN, "panel"}))
     name, venue_id, tz, pin = _venue(doc)
     wifi, country = _wifi(doc)
     settings = BootSettings(

@@ -306,6 +306,29 @@ def check_clock(p: Probe) -> Verdict:
     )
 
 
+def check_boot_file(p: Probe) -> Verdict:
+    """What first boot made of the owner's `djamms.toml` (its record in the data dir)."""
+    from appliance.firstboot import BOOT_FILE, read_setup_status
+
+    record = read_setup_status(p.config.data_dir)["firstboot"]
+    if record is None:
+        return Verdict("bootfile", OK, f"no first-boot record (not set up from a {BOOT_FILE})")
+    reason = str(record.get("reason", ""))
+    where = str(record.get("file") or BOOT_FILE)
+    if record.get("ok") is True:
+        return Verdict("bootfile", OK, f"{where}: {reason}")
+    if reason.startswith("no "):
+        return Verdict(
+            "bootfile", WARN, reason, f"To configure the box, put {BOOT_FILE} on the card's bootfs."
+        )
+    return Verdict(
+        "bootfile",
+        FAIL,
+        f"{where} not applied, running on defaults: {reason}",
+        f"Fix {BOOT_FILE} on the card's bootfs (it was kept as it is) and restart the box.",
+    )
+
+
 CHECKS: tuple[Callable[[Probe], Verdict | list[Verdict]], ...] = (
     check_mpv,
     check_audio,
@@ -316,6 +339,7 @@ CHECKS: tuple[Callable[[Probe], Verdict | list[Verdict]], ...] = (
     check_broker,
     check_gpio,
     check_clock,
+    check_boot_file,
 )
 
 

@@ -28,6 +28,7 @@ from appliance.core.players import checkpoint_message
 from appliance.subscription import Published, Resync, Subscription  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
+SINK_STOP_BUDGET = 1.0  # s, all effect sinks together
 
 CHECKPOINT_EVERY = 30.0  # seconds: how stale a position on disk may get
 RECENT_COMMANDS = 1000  # commandIds remembered across restarts
@@ -137,9 +138,14 @@ class Runtime:
         self._worker = None
         for sink in self._sinks:
             sink.inbox.put(None)
+        # a sink stuck in an actuator (an mpv core that hangs in its audio output) must not
+        # hold the box's stop: the sinks share a short budget, then are left to the exit
+        deadline = time.monotonic() + SINK_STOP_BUDGET
         for sink in self._sinks:
             if sink.thread is not None:
-                sink.thread.join(timeout=10)
+                sink.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+                if sink.thread.is_alive():
+                    log.warning("effect sink %s did not stop in time; left to the exit", sink.name)
                 sink.thread = None
         self.store.close(self._state)
         with self._subs_lock:

@@ -20,7 +20,6 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from paho.mqtt.properties import Properties
 
 from appliance.cloud.desk import CommandDesk, ha_message
 from appliance.cloud.discovery import discovery_messages
+from appliance.cloud.freshness import Freshness
 from appliance.cloud.outbox import Outbox
 from appliance.cloud.settings import LinkSettings, Topics
 from appliance.cloud.wire import EVENT_PIECES, PIECES, encode, envelope, piece_payload
@@ -83,13 +83,12 @@ class MqttLink:
         data_dir: Path,
         *,
         library: Any = None,
-        clock: Callable[[], float] = time.time,
+        freshness: Freshness | None = None,
     ) -> None:
         self._runtime = runtime
         self.settings = settings
         self.outbox = Outbox(data_dir / "cloud-outbox.jsonl", settings.outbox_max)
-        self.desk = CommandDesk(runtime, settings, clock, library)
-        self._clock = clock
+        self.desk = CommandDesk(runtime, settings, freshness, library)
         self._inbox: queue.Queue[tuple[str, bytes]] = queue.Queue(maxsize=1000)
         self._connected = threading.Event()
         self._subscribed = threading.Event()  # the broker confirmed our subscriptions

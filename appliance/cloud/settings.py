@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from appliance.cloud.freshness import Freshness
 from appliance.config import Config, ConfigError
 
 ROLE_ORDER = ("user", "moderator", "admin")
@@ -110,6 +111,7 @@ class LinkSettings:
     outbox_max: int = 10_000
     max_command_age: float = 30.0
     max_clock_skew: float = 2.0  # a command stamped this far ahead is still taken as "now"
+    sender_window: float = 900.0  # how long a sender's quickest trip is remembered
     remote_role: str = "admin"  # the highest role a remote console may act with
     ca_file: str = ""  # TLS: the CA bundle; empty = the system's
     reconnect_min: float = 1.0
@@ -137,6 +139,7 @@ class LinkSettings:
             queue_window=int(_num(t, "queue_window", 50, 1, 1000)),
             outbox_max=int(_num(t, "outbox_max", 10_000, 10, 1_000_000)),
             max_command_age=_num(t, "max_command_age", 30.0, 1.0, 3600.0),
+            sender_window=_num(t, "sender_window", 900.0, 60.0, 86_400.0),
             remote_role=role,
             ca_file=str(t.get("ca_file", "")),
             reconnect_min=_num(t, "reconnect_min", 1.0, 0.1, 60.0),
@@ -144,6 +147,10 @@ class LinkSettings:
             homeassistant=bool(t.get("homeassistant", True)),
             discovery_prefix=prefix,
         )
+
+    def freshness(self) -> Freshness:
+        """The command freshness rules with the real clocks and timesyncd's sync flag."""
+        return Freshness(self.max_command_age, self.max_clock_skew, window=self.sender_window)
 
 
 def cap_role(asked: Any, ceiling: str) -> str:

@@ -55,6 +55,7 @@ GAPLESS_MIN_LEFT = 0.15  # s: less than this left and the next file is started o
 # s: a volume change is heard this much later (the output's buffer), an unpause at once;
 # a crossfade therefore starts this much early so its ramps fit before the last sample.
 VOLUME_LATENCY = 0.1
+STOP_BUDGET = 2.0  # s: the longest the player may take to stop (systemd waits for the box)
 
 
 class Mixer:
@@ -99,6 +100,7 @@ class Mixer:
         self.last_heartbeat = 0.0
         self.af = ""
         self._early: list[Effect] = []
+        self.left_behind: list[str] = []  # decks whose core did not close at stop()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -113,16 +115,25 @@ class Mixer:
         self._thread.start()
         self.post(m.PlayerReady(player_id=self.player_id, kind="mpv", actor=PLAYER))
 
-    def stop(self) -> None:
+    def stop(self, budget: float = STOP_BUDGET) -> None:
+        """Stop the loop and close the decks within `budget` seconds, whatever the outputs
+        do: a core stuck opening its audio device blocks every call into it (and
+        `terminate()` waits for that core), so a deck that does not close in time is left
+        to the process's exit instead of holding it up."""
+        deadline = time.monotonic() + budget
         self._running = False
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            # the loop is only this slow when it is stuck in a call into a stuck core
+            self._thread.join(timeout=min(1.0, budget / 3))
             self._thread = None
-        with self._lock:
-            for slot in self.slots:
-                slot.deck.terminate()
-            self.slots = []
+        locked = self._lock.acquire(timeout=max(0.0, deadline - time.monotonic() - budget / 3))
+        try:
+            slots, self.slots = self.slots, []
+        finally:
+            if locked:
+                self._lock.release()
+        self.left_behind = stops.close_decks([s.deck for s in slots], deadline)
 
     def new_deck(self, name: str) -> MpvDeck:
         deck = self._deck_factory(name, self.output, self._on_deck_event)

@@ -1,4 +1,5 @@
-"""Transport effects on the mixer: pause, resume, seek, and the three stops.
+"""Transport effects on the mixer: pause, resume, seek, the three stops, and closing
+the decks when the box stops.
 
 `halt` (emergency stop) pauses every deck before anything else, so the audio stream is
 corked and silence follows within the output's own latency; the fade-out ramps every
@@ -7,12 +8,18 @@ playing deck to silence on a cos curve (strictly decreasing) and unloads it.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from typing import TYPE_CHECKING
 
 from appliance.player.slot import CUT_FADE
 
 if TYPE_CHECKING:
+    from appliance.player.deck import MpvDeck
     from appliance.player.mixer import Mixer
+
+log = logging.getLogger(__name__)
 
 
 def halt(mixer: Mixer, transport: str) -> None:
@@ -94,3 +101,22 @@ def stop_playback(mixer: Mixer) -> None:
         else:
             mixer.fade_slot(slot, CUT_FADE)
     mixer.live = None
+
+
+def close_decks(decks: list[MpvDeck], deadline: float) -> list[str]:
+    """Terminate every deck at once, each on its own daemon thread, and wait for them
+    until `deadline` (monotonic). The names of the decks still closing are returned; a
+    core stuck in its audio output cannot be interrupted, only abandoned to the exit."""
+    closers = []
+    for deck in decks:
+        t = threading.Thread(target=deck.terminate, name=f"deck-{deck.name}-close", daemon=True)
+        t.start()
+        closers.append((deck.name, t))
+    for _name, t in closers:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    left = [name for name, t in closers if t.is_alive()]
+    if left:
+        log.warning("player: deck(s) %s did not close in time; left to the exit", ", ".join(left))
+    else:
+        log.info("player: %d deck(s) closed", len(decks))
+    return left

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.bootstrap import Box, build
+from appliance.cloud.freshness import Freshness
 from appliance.cloud.link import MqttLink
 from appliance.cloud.settings import LinkSettings, Topics, parse_broker
 from appliance.config import Config
@@ -65,12 +66,23 @@ class Rig:
         return probe
 
 
-def rig(tmp_path: Path, **settings: Any) -> Iterator[Rig]:
+def synced_freshness(settings: LinkSettings) -> Freshness:
+    """The freshness rules of a box whose clock is synced (the test machine's is)."""
+    return Freshness(
+        settings.max_command_age,
+        settings.max_clock_skew,
+        window=settings.sender_window,
+        synced=lambda: True,
+    )
+
+
+def rig(tmp_path: Path, freshness: Freshness | None = None, **settings: Any) -> Iterator[Rig]:
     box = make_box(tmp_path / "box")
     venue_id = box.runtime.state.venue.venue_id
     broker = Mosquitto(tmp_path, users={venue_id: VENUE_PASSWORD})
     broker.start()
-    link = MqttLink(box.runtime, link_settings(broker, venue_id, **settings), tmp_path / "box")
+    ls = link_settings(broker, venue_id, **settings)
+    link = MqttLink(box.runtime, ls, tmp_path / "box", freshness=freshness or synced_freshness(ls))
     r = Rig(box, broker, link, Topics(venue_id))
     try:
         link.start()

@@ -37,3 +37,14 @@ def build_overlay(out: Path, epoch: int, wheelhouse: Path) -> Path:
 @pytest.fixture(scope="session")
 def overlay_tar(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
     return build_overlay(tmp_path_factory.mktemp("overlay") / "overlay.tar.gz", EPOCH, wheelhouse)
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> tuple[Path, Path]:
+    """A boot partition and a root that already ran sysusers (has the djamms group)."""
+    boot, root = tmp_path / "boot", tmp_path / "root"
+    boot.mkdir()
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/group").write_text("root:x:0:\naudio:x:29:\ndjamms:x:990:\n")
+    (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\traspberrypi\n")
+    return boot, root

@@ -13,6 +13,7 @@ import pytest
 
 from appliance.cloud.desk import CommandDesk, ha_message, option_name
 from appliance.cloud.discovery import discovery_messages
+from appliance.cloud.freshness import Freshness
 from appliance.cloud.outbox import Outbox
 from appliance.cloud.settings import LinkSettings, Topics, cap_role, parse_broker
 from appliance.cloud.wire import PIECES, apply_piece, piece_payload
@@ -196,7 +197,9 @@ def stamp(t: float) -> str:
 def test_desk_freshness_window_and_actor() -> None:
     runtime = FakeRuntime(venue_state())
     settings = LinkSettings(broker=parse_broker("mqtt://h"), remote_role="moderator")
-    desk = CommandDesk(runtime, settings, clock=lambda: NOW)
+    # a box whose clock is synced: the wall-clock rules apply too
+    fresh = Freshness(30.0, 2.0, wall=lambda: NOW, monotonic=lambda: 50.0, synced=lambda: True)
+    desk = CommandDesk(runtime, settings, fresh)
 
     def send(**fields: Any) -> dict[str, Any]:
         return desk.handle(json.dumps({"commandId": "c1", "command": "PLAY", **fields}).encode())
