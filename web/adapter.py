@@ -44,11 +44,13 @@ class WebConsole:
     def _first_pin(self) -> str:
         """The first-start PIN, shown on the box's own screen until staff log in."""
         state = self.box.runtime.state
+        pin_file = self.box.config.data_dir / "first-boot-pin"
+        self.console.first_pin_file = pin_file
         if any(u.last_login_at for u in state.users.values() if u.role != "user"):
+            pin_file.unlink(missing_ok=True)  # staff are in; the PIN must not linger
             return ""
         if self.box.first_pin:
             return self.box.first_pin
-        pin_file = self.box.config.data_dir / "first-boot-pin"
         try:
             return pin_file.read_text().strip()
         except OSError:

@@ -62,7 +62,8 @@ def ws_view(ws: Any) -> None:
     request.environ[TAKEN_OVER] = True
     c = console()
     session = current_session()
-    client = c.hub.connect(staff=bool(session and session.is_staff))
+    sid_hash = session.sid_hash if session is not None else ""
+    client = c.hub.connect(staff=bool(session and session.is_staff), session=sid_hash)
     if client is None:
         ws.close(1013, "busy")
         return
@@ -89,13 +90,28 @@ def ws_view(ws: Any) -> None:
     reader.start()
     client.attach(ws.sock, "ws")
     try:
-        while client.pump(KEEPALIVE, WS_PING):
+        # a window outlives neither its session's logout (the hub closes it) nor its
+        # expiry (checked at least every KEEPALIVE seconds)
+        while client.pump(KEEPALIVE, WS_PING) and _alive(c, sid_hash):
             pass
     except (ConnectionClosed, OSError):
         pass
     finally:
         client.close()
         ws.close()
+
+
+def _alive(c: Console, sid_hash: str) -> bool:
+    return not sid_hash or c.sessions.alive(sid_hash)
+
+
+SESSION_ENDED = dumps(
+    {
+        "type": "ERROR",
+        "status": 401,
+        "error": {"code": "session_ended", "message": "Your session ended; log in again."},
+    }
+)
 
 
 def _prefs(user: Any) -> dict[str, Any]:
@@ -108,6 +124,9 @@ def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
             text = ws.receive(timeout=None)
             if text is None:
                 continue
+            if not _alive(c, client.session):  # logged out or expired since the last one
+                client.finish(SESSION_ENDED)  # the writer sends it, then ends the window
+                return
             try:
                 answer = handle_incoming(c, client, actor, text)
             except Exception:  # one message's bug must not cut the window off
@@ -124,7 +143,8 @@ def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
     except (ConnectionClosed, OSError):
         pass
     finally:
-        client.close()
+        if not client.finishing:
+            client.close()
 
 
 def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:
@@ -199,7 +219,10 @@ def events_view() -> Response:
     sock = request.environ.get("werkzeug.socket")
     if sock is None:
         return error_response("no_stream", "This server cannot stream events.", 501)
-    client = c.hub.connect(staff=bool(session and session.is_staff), since=_since())
+    sid_hash = session.sid_hash if session is not None else ""
+    client = c.hub.connect(
+        staff=bool(session and session.is_staff), since=_since(), session=sid_hash
+    )
     if client is None:
         return _busy()
     # the answer is written straight to the socket, like a websocket: the same bytes
@@ -208,7 +231,7 @@ def events_view() -> Response:
     client.attach(sock, "sse")
     try:
         sock.sendall(SSE_HEAD)
-        while client.pump(KEEPALIVE, SSE_KEEPALIVE):
+        while client.pump(KEEPALIVE, SSE_KEEPALIVE) and _alive(c, sid_hash):
             pass
     except OSError:
         pass

@@ -103,12 +103,31 @@ class SessionStore:
             return None
         return session
 
-    def delete(self, sid: str | None) -> None:
+    def alive(self, sid_hash: str) -> bool:
+        """Still logged in and not expired: checked on every websocket message."""
+        session = self._sessions.get(sid_hash)
+        return session is not None and session.expires_at > self._clock()
+
+    def delete(self, sid: str | None) -> str:
+        """End the session; its hash ("" if there was none)."""
         if not sid:
-            return
+            return ""
+        key = _hash(sid)
         with self._lock:
-            if self._sessions.pop(_hash(sid), None) is not None:
+            if self._sessions.pop(key, None) is None:
+                return ""
+            self._save()
+        return key
+
+    def end_user(self, user_id: str, keep: str = "") -> set[str]:
+        """End every session of `user_id` but `keep` (a hash); the hashes ended."""
+        with self._lock:
+            gone = {k for k, s in self._sessions.items() if s.user_id == user_id and k != keep}
+            for k in gone:
+                del self._sessions[k]
+            if gone:
                 self._save()
+        return gone
 
     def _expire(self) -> None:
         now = self._clock()
