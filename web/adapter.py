@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from web import create_app
+from web import create_app, staff_reserve
+from web.auth import staff_environ
 from web.netinfo import MdnsAnnouncer
 from web.server import ConsoleServer
 
@@ -14,6 +16,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 THREAD_HEADROOM = 50  # connections beyond the window cap, for plain requests and refusals
+# connections one address may hold: a staff tablet's windows and requests, far from all;
+# test boxes, whose every simulated phone shares 127.0.0.1, raise it (`[web] per_address`)
+PER_ADDRESS = 64
 
 
 class WebConsole:
@@ -32,8 +37,15 @@ class WebConsole:
         cfg = self.box.config
         self.console.first_pin = self._first_pin()
         self.console.hub.start()
+        web = cfg.section("web")
         self.server = ConsoleServer(
-            cfg.host, cfg.port, self.app, cfg.max_connections + THREAD_HEADROOM
+            cfg.host,
+            cfg.port,
+            self.app,
+            cfg.max_connections + THREAD_HEADROOM,
+            per_address=int(web.get("per_address", PER_ADDRESS)),
+            reserve=max(THREAD_HEADROOM, staff_reserve(cfg)),
+            admits_reserved=partial(staff_environ, self.console),
         )
         self.server.start()
         if cfg.section("web").get("mdns", True):

@@ -44,7 +44,9 @@ def register(app: Flask) -> None:
         if not same_origin(request):
             return error_response("bad_origin", "Connect from the console's own pages.", 403)
         c = console()
-        if c.hub.client_count >= c.hub.max_clients:
+        session = current_session()
+        staff = session is not None and session.is_staff
+        if c.hub.client_count >= c.hub.max_clients - (0 if staff else c.hub.staff_reserve):
             return _busy()
         return None
 

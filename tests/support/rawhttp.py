@@ -24,10 +24,10 @@ class Held:
         self.sock.sendall(self.rest)
 
     def read(self, timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
-        """The status and JSON body (the server closes the connection)."""
+        """The status and JSON body: up to Content-Length, or until the server closes."""
         self.sock.settimeout(timeout)
         chunks = [self.answer]
-        while True:
+        while not complete(b"".join(chunks)):
             try:
                 chunk = self.sock.recv(65536)
             except ConnectionResetError:
@@ -38,6 +38,17 @@ class Held:
         self.sock.close()
         self.done = True
         return parse(b"".join(chunks))
+
+
+def complete(raw: bytes) -> bool:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value)
+    return False
 
 
 def parse(raw: bytes) -> tuple[int, dict[str, Any]]:
