@@ -45,7 +45,7 @@ def create_app(
     services: Mapping[str, Any] | None = None,
     first_pin: str = "",
 ) -> Flask:
-    from web import api, auth_api, live, pages
+    from web import api, auth_api, guards, live, pages
     from web.content_routes import bp as content_bp
     from web.context import Console
     from web.errors import register_error_handlers
@@ -80,6 +80,7 @@ def create_app(
         first_pin=first_pin,
     )
     register_error_handlers(app)
+    guards.register(app, web_cfg.get("allowed_hosts", ()))
     app.register_blueprint(auth_api.bp)
     app.register_blueprint(api.bp)
     live.register(app)

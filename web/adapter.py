@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,8 @@ class WebConsole:
             admits_reserved=partial(staff_environ, self.console),
         )
         self.server.start()
-        if cfg.section("web").get("mdns", True):
+        # announcing a box that only listens on loopback would send phones nowhere
+        if web.get("mdns", True) and not _loopback(cfg.host):
             self.mdns = MdnsAnnouncer(self.server.bound_port)
             self.mdns.start()
         log.info("console on http://%s:%s", cfg.host, self.server.bound_port)
@@ -76,6 +78,13 @@ class WebConsole:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.strip().lower() == "localhost"
 
 
 def build_console(box: Box) -> Any:
