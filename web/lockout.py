@@ -95,6 +95,7 @@ class LoginLimiter:
             if self._all:
                 self._all.pop()
             self._strikes.pop(address, None)
+            self._locked_until.pop(address, None)  # a right 5th try locks no one out
 
 
 def _hash(token: str) -> str:

@@ -63,3 +63,10 @@ def test_a_copied_device_token_buys_only_a_few_guesses(box) -> None:
     assert codes[:PER_ADDRESS] == [401] * PER_ADDRESS
     assert codes[-1] == 429
     assert post(box.port, LOGIN, {"pin": STAFF_PIN}, Cookie=cookie)[0] == 429
+
+
+def test_the_right_pin_on_the_last_try_leaves_the_address_open(box) -> None:
+    codes = [post(box.port, LOGIN, {"pin": f"{n:04d}"})[0] for n in range(PER_ADDRESS - 1)]
+    assert codes == [401] * (PER_ADDRESS - 1)
+    assert post(box.port, LOGIN, {"pin": STAFF_PIN})[0] == 200
+    assert post(box.port, LOGIN, {"pin": STAFF_PIN})[0] == 200
