@@ -78,6 +78,7 @@ class WebConsole:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        self.console.sessions.close()
 
 
 def _loopback(host: str) -> bool:
