@@ -59,6 +59,11 @@ STATE = "state.json"
 SETTINGS = "settings.json"
 CHUNK = 1 << 16
 MAX_RESTORE_BYTES = 8 * 1024**3
+# what one member may unpack to, judged from its tar header before a byte is written
+# (a decompression bomb is refused, not unpacked); gallery files: the archive's limit
+MEMBER_LIMITS = {STATE: 512 * 1024**2, SETTINGS: 4 * 1024**2, MANIFEST: 4 * 1024**2,
+                 SIGNATURE: 1024}  # fmt: skip
+FREE_MARGIN = 256 * 1024**2  # left free on the data disk after a member is unpacked
 GZIP_LEVEL = 6
 
 
@@ -373,8 +378,11 @@ def unpack(upload: IO[bytes], staging: Path) -> dict[str, dict[str, Any]]:
                 if not member.isfile() or not _allowed(member.name) or member.name in digests:
                     raise BackupError("corrupt_backup", f"Unexpected entry {member.name[:100]!r}.")
                 total += member.size
-                if total > MAX_RESTORE_BYTES:
+                limit = MEMBER_LIMITS.get(member.name, MAX_RESTORE_BYTES)
+                if total > MAX_RESTORE_BYTES or member.size > limit:
                     raise BackupError("too_large", "The archive is too large.", 413)
+                if shutil.disk_usage(staging).free - member.size < FREE_MARGIN:
+                    raise BackupError("no_space", "Not enough free space to restore.", 507)
                 src = tar.extractfile(member)
                 assert src is not None
                 digest = hashlib.sha256()

@@ -4,6 +4,7 @@ or be served as HTML from the console's origin."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -101,3 +102,31 @@ def test_the_api_answers_only_to_the_boxs_own_names(box: RunningBox) -> None:
         assert requests.get(box.url + "/api/state", headers={"Host": host}).status_code == 200
     r = requests.get(box.url + "/api/state", headers={"Host": "evil.example"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_host"
+
+
+class _Zeros:
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_unpacked(
+    box: RunningBox, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "bomb.tar.gz"
+    size = 600 * 1024**2  # a 600 MB state.json in well under 1 MB
+    with gzip.open(bomb, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w|") as tar:
+        info = tarfile.TarInfo("state.json")
+        info.size = size
+        tar.addfile(info, _Zeros(size))
+    assert bomb.stat().st_size < 4 * 1024**2
+    s = staff(box)
+    r = restore(s, box, bomb.read_bytes(), confirmUnsigned="true")
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+    data = box.box.config.data_dir
+    assert not list(data.glob(".restore-*"))
+    assert not [p for p in data.rglob("*") if p.is_file() and p.stat().st_size > 64 * 1024**2]
