@@ -3,8 +3,12 @@ activity log, gallery records), the gallery's files and a readable settings summ
 never the media cache.
 
 The archive is a gzipped tar streamed as it is written (bounded memory), with
-`manifest.json` as its last member: format, version, the state's rev and a SHA-256 and
-size for every other member.
+`manifest.json` near its end: format, version, the state's rev and a SHA-256 and size for
+every other member; and last `manifest.sig`, an HMAC-SHA256 of the manifest with a key only
+this box holds (`<data-dir>/backup.key`). A backup that is unsigned or signed by another
+box is restored only when the admin confirms it (`trust_foreign`): a stolen or crafted
+archive cannot be slipped in unnoticed. Gallery records and files are checked as strictly
+as an upload (names, types from the files' own bytes).
 
 Restore is all-or-nothing. The upload is unpacked into a staging directory beside the
 data (only expected names, size-capped), every checksum and the state itself are checked,
@@ -20,10 +24,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import hmac
 import json
 import logging
 import os
 import queue
+import secrets
 import shutil
 import tarfile
 import threading
@@ -34,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from appliance.content import ContentError, check_files, check_item
 from appliance.core import messages as m
 from appliance.core.codec import to_data
 from appliance.core.model import State
@@ -46,10 +53,17 @@ log = logging.getLogger(__name__)
 FORMAT = "djamms-backup"
 VERSION = 1
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+KEY_FILE = "backup.key"
 STATE = "state.json"
 SETTINGS = "settings.json"
 CHUNK = 1 << 16
 MAX_RESTORE_BYTES = 8 * 1024**3
+# what one member may unpack to, judged from its tar header before a byte is written
+# (a decompression bomb is refused, not unpacked); gallery files: the archive's limit
+MEMBER_LIMITS = {STATE: 512 * 1024**2, SETTINGS: 4 * 1024**2, MANIFEST: 4 * 1024**2,
+                 SIGNATURE: 1024}  # fmt: skip
+FREE_MARGIN = 256 * 1024**2  # left free on the data disk after a member is unpacked
 GZIP_LEVEL = 6
 
 
@@ -214,11 +228,37 @@ class Backups:
                 "venue_id": state.venue.venue_id if state.venue else "",
                 "files": hashing.digests,
             }
-            hashing.add_bytes(tar, MANIFEST, json.dumps(manifest, indent=1).encode())
+            manifest_bytes = json.dumps(manifest, indent=1).encode()
+            hashing.add_bytes(tar, MANIFEST, manifest_bytes)
+            hashing.add_bytes(tar, SIGNATURE, self._sign(manifest_bytes).encode())
+
+    def _key(self) -> bytes:
+        """This box's signing key, made on first use, readable by the box alone."""
+        path = self.data_dir / KEY_FILE
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        key = secrets.token_bytes(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made meanwhile by another backup
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        return key
+
+    def _sign(self, manifest: bytes) -> str:
+        return hmac.new(self._key(), manifest, hashlib.sha256).hexdigest()
 
     # -- restore ---------------------------------------------------------------------------
 
-    def restore(self, upload: IO[bytes], actor: m.Actor) -> dict[str, Any]:
+    def restore(
+        self, upload: IO[bytes], actor: m.Actor, *, trust_foreign: bool = False
+    ) -> dict[str, Any]:
+        """Restore an archive; one not signed by this box only with `trust_foreign`."""
         if actor.role != "admin":
             raise BackupError("forbidden", "Only an admin can restore a backup.", 403)
         if not self._lock.acquire(blocking=False):
@@ -226,7 +266,7 @@ class Backups:
         staging = self.data_dir / f".restore-{uuid.uuid4().hex[:8]}"
         try:
             self.notice("restore_in_progress", phase="validating")
-            state = self._stage(upload, staging)
+            state = self._stage(upload, staging, trust_foreign)
             self.notice("restore_in_progress", phase="applying")
             result = self._swap_and_apply(staging, state, actor)
             self.notice("restore_complete", rev=result["rev"])
@@ -238,7 +278,7 @@ class Backups:
             shutil.rmtree(staging, ignore_errors=True)
             self._lock.release()
 
-    def _stage(self, upload: IO[bytes], staging: Path) -> State:
+    def _stage(self, upload: IO[bytes], staging: Path, trust_foreign: bool) -> State:
         staging.mkdir(parents=True)
         (staging / "content").mkdir()
         digests = unpack(upload, staging)
@@ -246,20 +286,38 @@ class Backups:
         if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
             raise BackupError("unsupported_backup", "This is not a DJAMMS backup we can read.")
         files = manifest.get("files")
-        if not isinstance(files, dict) or set(files) != set(digests) - {MANIFEST}:
+        if not isinstance(files, dict) or set(files) != set(digests) - {MANIFEST, SIGNATURE}:
             raise BackupError("corrupt_backup", "The archive's files do not match its manifest.")
         for name, want in files.items():
             if not isinstance(want, dict) or want.get("sha256") != digests[name]["sha256"]:
                 raise BackupError("corrupt_backup", f"Checksum mismatch for {name}.")
+        if not trust_foreign and not self._signed_here(staging):
+            raise BackupError(
+                "unsigned_backup",
+                "This backup was not made by this box (or is unsigned). Restore it only if "
+                "you know where it came from, and confirm that you trust it.",
+                409,
+            )
         try:
             state = restored_state(_read_json(staging / STATE, "state"))
         except Rejected as exc:
             raise BackupError(exc.code, exc.message) from None
-        stored = {p.name.split(".")[0] for p in (staging / "content").iterdir()}
-        missing = [cid for cid in state.content if cid not in stored]
-        if missing:
-            raise BackupError("corrupt_backup", f"Gallery file missing for {missing[0]}.")
+        for item in state.content.values():
+            try:  # as strict as an upload: a crafted record must not name other files
+                check_item(item)
+                check_files(staging / "content", item)
+            except ContentError as exc:
+                msg = f"Gallery item refused: {exc.message}"
+                raise BackupError("corrupt_backup", msg) from None
         return state
+
+    def _signed_here(self, staging: Path) -> bool:
+        try:
+            signature = (staging / SIGNATURE).read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return False
+        manifest = (staging / MANIFEST).read_bytes()
+        return hmac.compare_digest(signature, self._sign(manifest))
 
     def _swap_and_apply(self, staging: Path, state: State, actor: m.Actor) -> dict:
         old = staging / "previous-content"
@@ -298,7 +356,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
 
 
 def _allowed(name: str) -> bool:
-    if name in (MANIFEST, STATE, SETTINGS):
+    if name in (MANIFEST, SIGNATURE, STATE, SETTINGS):
         return True
     parts = name.split("/")
     return (
@@ -320,8 +378,11 @@ def unpack(upload: IO[bytes], staging: Path) -> dict[str, dict[str, Any]]:
                 if not member.isfile() or not _allowed(member.name) or member.name in digests:
                     raise BackupError("corrupt_backup", f"Unexpected entry {member.name[:100]!r}.")
                 total += member.size
-                if total > MAX_RESTORE_BYTES:
+                limit = MEMBER_LIMITS.get(member.name, MAX_RESTORE_BYTES)
+                if total > MAX_RESTORE_BYTES or member.size > limit:
                     raise BackupError("too_large", "The archive is too large.", 413)
+                if shutil.disk_usage(staging).free - member.size < FREE_MARGIN:
+                    raise BackupError("no_space", "Not enough free space to restore.", 507)
                 src = tar.extractfile(member)
                 assert src is not None
                 digest = hashlib.sha256()

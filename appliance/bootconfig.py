@@ -86,6 +86,8 @@ def _venue(doc: Mapping[str, Any]) -> tuple[str, str, str, str]:
             f"venue.id {venue_id!r} is not valid: use 3-40 lowercase letters, digits and '-', "
             "starting and ending with a letter or digit"
         )
+    if venue_id in ("console", "homeassistant"):  # the broker's own users, not venues
+        raise BootConfigError(f"venue.id {venue_id!r} is reserved; choose another")
     tz = _text(venue, "timezone", "venue", required=False) or "UTC"
     if not TIMEZONE.match(tz) or ".." in tz:
         raise BootConfigError(f"venue.timezone {tz!r} is not a time zone name")

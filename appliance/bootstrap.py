@@ -4,6 +4,7 @@ adapter. Real parts by default; tests pass fakes. Nothing starts until `Box.star
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -60,9 +61,12 @@ class Box:
             pin = generate_pin()
             self.first_pin = pin
             pin_file = self.config.data_dir / "first-boot-pin"
-            pin_file.write_text(pin + "\n")
-            pin_file.chmod(0o600)
-            log.warning("first start: staff PIN is %s (shown on the screen page)", pin)
+            # created 0600, never readable by others even for an instant
+            fd = os.open(pin_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(pin + "\n")
+            # never the PIN itself: moderators download app.log
+            log.warning("first start: a staff PIN was made; it is shown on the screen page")
         reply = self.runtime.submit(
             m.SetupVenue(
                 owner_user_id=self.config.venue_id or uuid.uuid4().hex,

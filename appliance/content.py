@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -69,6 +70,44 @@ def sniff(head: bytes) -> Sniffed | None:
     return None
 
 
+# every type `sniff` can find: what the gallery serves, and nothing else
+SHOWN_TYPES = {
+    "image/jpeg": "image", "image/png": "image", "image/gif": "image", "image/webp": "image",
+    "video/mp4": "video", "video/quicktime": "video", "video/webm": "video",
+    "video/x-matroska": "video",
+}  # fmt: skip
+CONTENT_ID = re.compile(r"c[0-9a-f]{16}")
+
+
+def check_item(item: ContentItem) -> None:
+    """A gallery record as an upload makes it: our id, our thumbnail name, a shown type."""
+    if not CONTENT_ID.fullmatch(item.content_id):
+        raise ContentError("invalid_item", f"{item.content_id[:40]!r} is not a content id.")
+    if item.thumbnail != f"{item.content_id}.thumb.jpg":
+        raise ContentError("invalid_item", f"{item.content_id}: its thumbnail is not its own.")
+    if SHOWN_TYPES.get(item.mime_type) != item.kind:
+        raise ContentError("invalid_item", f"{item.content_id}: {item.mime_type!r} is not shown.")
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(64)
+
+
+def check_files(folder: Path, item: ContentItem) -> None:
+    """The item's files in `folder` are what the record says, by their own bytes."""
+    files = [p for p in folder.glob(f"{item.content_id}.*") if p.is_file()]
+    media = [p for p in files if not p.name.endswith(".thumb.jpg")]
+    thumb = folder / item.thumbnail
+    if len(media) != 1 or not thumb.is_file():
+        raise ContentError("invalid_item", f"{item.content_id}: a file is missing.")
+    kind = sniff(_head(media[0]))
+    if kind is None or kind.mime != item.mime_type or media[0].suffix != kind.ext:
+        raise ContentError("invalid_item", f"{item.content_id}: the file is not {item.mime_type}.")
+    if (sniff(_head(thumb)) or Sniffed("", "", "")).mime != "image/jpeg":
+        raise ContentError("invalid_item", f"{item.content_id}: the thumbnail is not a JPEG.")
+
+
 def display_name(filename: str) -> str:
     """The name people gave the file, for display only; refused if it tries to be a path."""
     name = (filename or "").strip()
@@ -106,14 +145,20 @@ class ContentGallery:
 
     # -- paths -----------------------------------------------------------------------------
 
+    # paths come from the id alone (checked), never from a record's own file names
+
     def media_path(self, item: ContentItem) -> Path | None:
+        if not CONTENT_ID.fullmatch(item.content_id):
+            return None
         for p in self.dir.glob(f"{item.content_id}.*"):
             if not p.name.endswith(".thumb.jpg"):
                 return p
         return None
 
-    def thumb_path(self, item: ContentItem) -> Path:
-        return self.dir / item.thumbnail
+    def thumb_path(self, item: ContentItem) -> Path | None:
+        if not CONTENT_ID.fullmatch(item.content_id):
+            return None
+        return self.dir / f"{item.content_id}.thumb.jpg"
 
     # -- upload ----------------------------------------------------------------------------
 

@@ -34,17 +34,23 @@ from flask import Flask
 from appliance.config import Config
 
 
+def staff_reserve(config: Config) -> int:
+    """Places kept for staff in the window budget: a tenth of it."""
+    return config.max_connections // 10
+
+
 def create_app(
     runtime: Any,
     config: Config,
     services: Mapping[str, Any] | None = None,
     first_pin: str = "",
 ) -> Flask:
-    from web import api, auth_api, live, pages
+    from web import api, auth_api, guards, live, pages
     from web.content_routes import bp as content_bp
     from web.context import Console
     from web.errors import register_error_handlers
     from web.hub import SyncHub
+    from web.lockout import DeviceTokens
     from web.openapi import bp as openapi_bp
     from web.playlist_io_routes import bp as playlist_io_bp
     from web.schedule_routes import bp as schedule_bp
@@ -59,18 +65,22 @@ def create_app(
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     web_cfg = config.section("web")
-    sessions_file = (
-        None if web_cfg.get("memory_sessions") else config.data_dir / "console-sessions.json"
-    )
+    memory = bool(web_cfg.get("memory_sessions"))
+    sessions_file = None if memory else config.data_dir / "console-sessions.json"
+    devices_file = None if memory else config.data_dir / "console-devices.json"
     app.extensions["djamms"] = Console(
         runtime=runtime,
         config=config,
         services=services if services is not None else {},
         sessions=SessionStore(sessions_file),
-        hub=SyncHub(runtime, max_clients=config.max_connections),
+        hub=SyncHub(
+            runtime, max_clients=config.max_connections, staff_reserve=staff_reserve(config)
+        ),
+        devices=DeviceTokens(devices_file),
         first_pin=first_pin,
     )
     register_error_handlers(app)
+    guards.register(app, web_cfg.get("allowed_hosts", ()))
     app.register_blueprint(auth_api.bp)
     app.register_blueprint(api.bp)
     live.register(app)

@@ -13,15 +13,17 @@ wrong role or a missing/wrong `X-CSRF-Token` header.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Request, current_app, g, request
+from werkzeug.http import parse_cookie
 
 from appliance.core.messages import Actor
 from web.errors import ApiError
+from web.lockout import DEVICE_COOKIE
 from web.sessions import COOKIE, Session, SessionStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +38,16 @@ def current_session() -> Session | None:
     if "djamms_session" not in g:
         g.djamms_session = session_store().get(request.cookies.get(COOKIE))
     return g.djamms_session
+
+
+def staff_environ(console: Any, environ: Mapping[str, Any]) -> bool:
+    """A request (before Flask sees it) from staff: a staff session, or a device that
+    logged staff in before (it is about to log in). Decides the reserved connections."""
+    cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
+    session = console.sessions.get(cookies.get(COOKIE))
+    if session is not None:
+        return session.is_staff
+    return bool(console.devices.known(cookies.get(DEVICE_COOKIE)))
 
 
 def actor_for(session: Session | None, req: Request, source: str = "web") -> Actor:

@@ -16,6 +16,7 @@ from web.auth import actor_for, admin_required, current_session, session_require
 from web.body import json_body
 from web.context import console
 from web.errors import ApiError, reply_response
+from web.lockout import DEVICE_COOKIE, DEVICE_TTL
 from web.sessions import COOKIE, GUEST_TTL, STAFF_TTL, Session
 
 bp = Blueprint("auth_api", __name__)
@@ -59,7 +60,10 @@ def _valid_pin(body: dict[str, Any]) -> str:
 def login() -> Response:
     c = console()
     address = request.remote_addr or "?"
-    wait = c.logins.retry_after(address)
+    device = c.devices.known(request.cookies.get(DEVICE_COOKIE))
+    # counted now, before the body is read and before scrypt: a burst of held requests
+    # is judged one at a time against the limit, not all at once past it
+    wait = c.logins.admit(address, device)
     if wait > 0:
         raise ApiError(
             "locked_out",
@@ -71,16 +75,29 @@ def login() -> Response:
     staff = [u for u in c.runtime.state.users.values() if u.role in ("admin", "moderator")]
     user = next((u for u in staff if u.pin_hash and verify_pin(pin, u.pin_hash)), None)
     if user is None:
-        c.logins.failed(address)
+        if device and c.logins.exhausted(device):
+            c.devices.forget(device)  # a copied token buys only a few guesses
         raise ApiError("wrong_pin", "That PIN is not right.", 401)
-    c.logins.succeeded(address)
+    c.logins.succeeded(address, device)
     sid, session = c.sessions.create(user.user_id, user.role, user.username)
     # the login itself is the session; recording it must not hold the answer up
     c.runtime.submit_async(m.UserLoggedIn(user_id=user.user_id, actor=actor_for(session, request)))
     if c.first_pin:  # staff are in: the screen page stops showing the first-start PIN
         c.first_pin = ""
         c.runtime.submit_async(m.SystemNotice(status="first_pin_used"))
-    return _with_cookie(session, sid)
+        if c.first_pin_file is not None:
+            c.first_pin_file.unlink(missing_ok=True)
+    resp = _with_cookie(session, sid)
+    if not device:
+        resp.set_cookie(
+            DEVICE_COOKIE,
+            c.devices.issue(),
+            max_age=DEVICE_TTL,
+            httponly=True,
+            samesite="Strict",
+            path="/api/auth/",
+        )
+    return resp
 
 
 @bp.post("/api/auth/guest")
@@ -109,7 +126,10 @@ def guest() -> Response:
 @bp.post("/api/auth/logout")
 @session_required
 def logout() -> Response:
-    console().sessions.delete(request.cookies.get(COOKIE))
+    c = console()
+    ended = c.sessions.delete(request.cookies.get(COOKIE))
+    if ended:  # its windows stop at once, staff-only frames included
+        c.hub.drop_sessions({ended})
     resp = jsonify({"ok": True})
     resp.delete_cookie(COOKIE, path="/", samesite="Strict", httponly=True)
     return resp
@@ -145,6 +165,10 @@ def auth_settings() -> Response:
             pin_hash=hash_pin(pin),
             actor=actor,
         )
+        reply = c.runtime.submit(msg)
+        if reply.ok:  # a new PIN ends the user's other sessions (a lost tablet, say)
+            c.hub.drop_sessions(c.sessions.end_user(session.user_id, keep=session.sid_hash))
+        return reply_response(reply)
     elif setting == "moderator":
         if not isinstance(value, dict):
             raise ApiError("invalid_field", "value must be {username, pin}.")

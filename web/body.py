@@ -49,7 +49,10 @@ def _finite(text: str) -> float:
 def loads(raw: bytes | str) -> Any:
     """JSON as RFC 8259 has it: Python's reader also takes NaN and Infinity, which no
     field of ours can hold (int(nan) raises deep inside a handler)."""
-    return json.loads(raw, parse_constant=_not_a_number, parse_float=_finite)
+    try:
+        return json.loads(raw, parse_constant=_not_a_number, parse_float=_finite)
+    except RecursionError:  # a nesting bomb ([[[[...]]]]) is bad input, not a fault
+        raise ValueError("nested too deeply") from None
 
 
 def parse_object(raw: bytes | str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from appliance.commands import check_venue
-from appliance.content import ContentError, ContentGallery
+from appliance.content import SHOWN_TYPES, ContentError, ContentGallery
 from appliance.core.codec import to_data
 from web.auth import current_actor, staff_required
 from web.body import json_body
@@ -79,4 +79,6 @@ def content_file(content_id: str, part: str) -> Response:
     if path is None or not path.is_file():
         raise ApiError("not_found", "That file is missing.", 404)
     mime = "image/jpeg" if part == "thumbnail" else item.mime_type
+    if mime not in SHOWN_TYPES:  # never text/html or the like from the console's origin
+        raise ApiError("not_found", "That file is missing.", 404)
     return send_file(path, mimetype=mime, conditional=True, max_age=3600)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -13,7 +14,7 @@ from appliance.config import Config
 from appliance.core.messages import Actor
 from appliance.runtime import Reply
 from web.hub import SyncHub
-from web.lockout import GuestLimiter, LoginLimiter
+from web.lockout import DeviceTokens, GuestLimiter, LoginLimiter
 from web.sessions import SessionStore
 
 PlaylistAction = Callable[[Mapping[str, Any], Actor], Reply]
@@ -28,7 +29,9 @@ class Console:
     hub: SyncHub
     logins: LoginLimiter = field(default_factory=LoginLimiter)
     guests: GuestLimiter = field(default_factory=GuestLimiter)
+    devices: DeviceTokens = field(default_factory=lambda: DeviceTokens(None))
     first_pin: str = ""
+    first_pin_file: Path | None = None  # removed once staff are in
     # extra `POST /api/playlist/manage` actions that need I/O (import, export), by name
     playlist_actions: dict[str, PlaylistAction] = field(default_factory=dict)
     waiting: StreamCounter = field(default_factory=lambda: StreamCounter())

@@ -48,12 +48,14 @@ class SyncHub:
         self,
         runtime: RuntimeLike,
         max_clients: int = 600,
+        staff_reserve: int = 0,
         client_queue: int = CLIENT_QUEUE,
         history: int = HISTORY,
         history_bytes: int = HISTORY_BYTES,
     ) -> None:
         self.runtime = runtime
         self.max_clients = max_clients
+        self.staff_reserve = min(staff_reserve, max_clients)
         self.client_queue = client_queue
         self._lock = threading.Condition()
         self._clients: list[HubClient] = []
@@ -105,19 +107,31 @@ class SyncHub:
 
     # -- clients ---------------------------------------------------------------------
 
-    def connect(self, staff: bool = False, since: int | None = None) -> HubClient | None:
+    def connect(
+        self, staff: bool = False, since: int | None = None, session: str = ""
+    ) -> HubClient | None:
         """A new window, starting with a SNAPSHOT (or, given `since` and the frames after
-        it still held, with those frames); None when the console is full."""
+        it still held, with those frames); None when the console is full. The last
+        `staff_reserve` places are kept for staff, so patrons can never fill the console."""
         with self._lock:
-            if len(self._clients) >= self.max_clients:
+            cap = self.max_clients if staff else self.max_clients - self.staff_reserve
+            if len(self._clients) >= cap:
                 return None
-            client = HubClient(self, staff, self.client_queue, self._state)
+            client = HubClient(self, staff, self.client_queue, self._state, session)
             if since is not None:
                 frames = self._frames_after(since, staff)
                 if frames is not None:
                     client.start_with(frames)
             self._clients = [*self._clients, client]
             return client
+
+    def drop_sessions(self, sessions: set[str]) -> int:
+        """Close every window of these sessions (logout, PIN change); how many."""
+        with self._lock:
+            gone = [c for c in self._clients if c.session and c.session in sessions]
+        for client in gone:
+            client.close()
+        return len(gone)
 
     def disconnect(self, client: HubClient) -> None:
         with self._lock:

@@ -44,7 +44,9 @@ def register(app: Flask) -> None:
         if not same_origin(request):
             return error_response("bad_origin", "Connect from the console's own pages.", 403)
         c = console()
-        if c.hub.client_count >= c.hub.max_clients:
+        session = current_session()
+        staff = session is not None and session.is_staff
+        if c.hub.client_count >= c.hub.max_clients - (0 if staff else c.hub.staff_reserve):
             return _busy()
         return None
 
@@ -62,7 +64,8 @@ def ws_view(ws: Any) -> None:
     request.environ[TAKEN_OVER] = True
     c = console()
     session = current_session()
-    client = c.hub.connect(staff=bool(session and session.is_staff))
+    sid_hash = session.sid_hash if session is not None else ""
+    client = c.hub.connect(staff=bool(session and session.is_staff), session=sid_hash)
     if client is None:
         ws.close(1013, "busy")
         return
@@ -89,13 +92,28 @@ def ws_view(ws: Any) -> None:
     reader.start()
     client.attach(ws.sock, "ws")
     try:
-        while client.pump(KEEPALIVE, WS_PING):
+        # a window outlives neither its session's logout (the hub closes it) nor its
+        # expiry (checked at least every KEEPALIVE seconds)
+        while client.pump(KEEPALIVE, WS_PING) and _alive(c, sid_hash):
             pass
     except (ConnectionClosed, OSError):
         pass
     finally:
         client.close()
         ws.close()
+
+
+def _alive(c: Console, sid_hash: str) -> bool:
+    return not sid_hash or c.sessions.alive(sid_hash)
+
+
+SESSION_ENDED = dumps(
+    {
+        "type": "ERROR",
+        "status": 401,
+        "error": {"code": "session_ended", "message": "Your session ended; log in again."},
+    }
+)
 
 
 def _prefs(user: Any) -> dict[str, Any]:
@@ -108,6 +126,9 @@ def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
             text = ws.receive(timeout=None)
             if text is None:
                 continue
+            if not _alive(c, client.session):  # logged out or expired since the last one
+                client.finish(SESSION_ENDED)  # the writer sends it, then ends the window
+                return
             try:
                 answer = handle_incoming(c, client, actor, text)
             except Exception:  # one message's bug must not cut the window off
@@ -124,7 +145,8 @@ def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
     except (ConnectionClosed, OSError):
         pass
     finally:
-        client.close()
+        if not client.finishing:
+            client.close()
 
 
 def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:
@@ -199,7 +221,10 @@ def events_view() -> Response:
     sock = request.environ.get("werkzeug.socket")
     if sock is None:
         return error_response("no_stream", "This server cannot stream events.", 501)
-    client = c.hub.connect(staff=bool(session and session.is_staff), since=_since())
+    sid_hash = session.sid_hash if session is not None else ""
+    client = c.hub.connect(
+        staff=bool(session and session.is_staff), since=_since(), session=sid_hash
+    )
     if client is None:
         return _busy()
     # the answer is written straight to the socket, like a websocket: the same bytes
@@ -208,7 +233,7 @@ def events_view() -> Response:
     client.attach(sock, "sse")
     try:
         sock.sendall(SSE_HEAD)
-        while client.pump(KEEPALIVE, SSE_KEEPALIVE):
+        while client.pump(KEEPALIVE, SSE_KEEPALIVE) and _alive(c, sid_hash):
             pass
     except OSError:
         pass

@@ -65,9 +65,12 @@ class HubClient:
     written by the window's own thread (`pump`), so a slow reader stalls only itself. One
     lock orders the two writers."""
 
-    def __init__(self, hub: Hub, staff: bool, maxsize: int, state: State) -> None:
+    def __init__(
+        self, hub: Hub, staff: bool, maxsize: int, state: State, session: str = ""
+    ) -> None:
         self.hub = hub
         self.staff = staff
+        self.session = session  # the session's hash: logout closes the window
         self.maxsize = maxsize
         self._items: deque[Item] = deque([_Snapshot(state)])
         self._cond = threading.Condition()
@@ -77,6 +80,7 @@ class HubClient:
         self._bytes_queued = 0
         self.kind = "text"
         self.closed = False
+        self.finishing = False  # a last word is queued; the window ends after it
         self.resyncs = 0
 
     def attach(self, sock: socket.socket, kind: str) -> None:
@@ -159,6 +163,13 @@ class HubClient:
             self._items.append(text)
             self._cond.notify()
 
+    def finish(self, text: str) -> None:
+        """A last word for this window: written after what is queued, then `pump` ends."""
+        with self._cond:
+            self._items.append(text)
+            self.finishing = True
+            self._cond.notify()
+
     def _wait(self, timeout: float | None) -> bool:
         with self._cond:
             if not self._items and not self.closed:
@@ -188,7 +199,7 @@ class HubClient:
         (a ping) after `timeout` s of quiet. False once the window is gone."""
         assert self._sock is not None, "attach() a socket first"
         if not self._wait(timeout):
-            if self.closed:
+            if self.closed or self.finishing:
                 return False
             with self._write:
                 self._sock.sendall(idle)
@@ -197,7 +208,7 @@ class HubClient:
             while True:
                 with self._cond:
                     if not self._items or self.closed:
-                        return not self.closed
+                        return not (self.closed or self.finishing)
                     item = self._items.popleft()
                     self._bytes_queued -= _size(item)
                 self._sock.sendall(self._bytes(item))

@@ -1,9 +1,11 @@
 """`ConsoleServer`: the console's HTTP/websocket server, in the box's own process.
 
 A thread per connection (websockets and SSE hold theirs for as long as the window is
-open), capped: past the cap a connection is answered at once with a 503 in the house
-format instead of waiting. Every connection has a socket timeout, so a silent or stalled
-client loses only its own thread. HTTP parsing is Werkzeug's request handler, without its
+open), capped per client address and in all: past a cap a connection is answered at once
+with a 503 in the house format instead of waiting. When full, the connection idle longest
+(no request under way: a slow header, a kept-alive socket) makes way for a new one, and a
+reserve past the cap serves staff only. Every connection has a socket timeout, so a silent
+or stalled client loses only its own thread. HTTP parsing is Werkzeug's request handler, without its
 debugger or reloader. Why this and not gunicorn or gevent: see README ("LAN console").
 """
 
@@ -14,12 +16,16 @@ import logging
 import socket
 import socketserver
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+from werkzeug.wsgi import ClosingIterator
 
 log = logging.getLogger(__name__)
 
+IDLE_GRACE = 1.0  # seconds a connection may sit without a request before it can be evicted
 SOCKET_TIMEOUT = 60.0  # seconds a client may stay silent (websocket pings every 20 s)
 
 
@@ -54,6 +60,30 @@ def _without_trailing_response(app: Any) -> Any:
     return wrapped
 
 
+def _budgeted(app: Any, server: ConsoleServer) -> Any:
+    """Marks a connection busy while it serves a request (idle again once the answer is
+    written), and lets a connection from the staff reserve serve only what the server's
+    `admits_reserved` approves (a staff session or device token)."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        sock = environ.get("werkzeug.socket")
+        if sock is None:
+            return app(environ, start_response)
+        server.busy(sock)
+        if sock in server.reserved and server.admits_reserved is not None:
+            if not server.admits_reserved(environ):
+                body = _refusal().split(b"\r\n\r\n", 1)[1]
+                start_response(
+                    "503 Service Unavailable",
+                    [("Content-Type", "application/json"), ("Retry-After", "5"),
+                     ("Connection", "close"), ("Content-Length", str(len(body)))],
+                )  # fmt: skip
+                return [body]
+        return ClosingIterator(app(environ, start_response), [lambda: server.idle(sock)])
+
+    return wrapped
+
+
 def _refusal() -> bytes:
     body = json.dumps(
         {"error": {"code": "busy", "message": "Too many connections; try again shortly."}}
@@ -66,32 +96,88 @@ def _refusal() -> bytes:
 
 
 class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
+    """Connection budgets, counted before any byte is read: `per_address` connections per
+    client address (0: no cap), `max_connections` in all, and `reserve` more that only
+    requests `admits_reserved(environ)` approves (staff) may use, so strangers holding
+    every place they can never keep staff out."""
+
     multithread = True
     daemon_threads = True
     block_on_close = False
     request_queue_size = 512
 
-    def __init__(self, host: str, port: int, app: Any, max_connections: int = 650) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Any,
+        max_connections: int = 650,
+        *,
+        per_address: int = 0,
+        reserve: int = 0,
+        admits_reserved: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         listener = socket.create_server((host, port), backlog=512, reuse_port=False)
         self._listener = listener  # keep it alive: the server wraps its descriptor
-        wrapped = _without_trailing_response(app)
+        wrapped = _without_trailing_response(_budgeted(app, self))
         super().__init__(host, port, wrapped, handler=_Handler, fd=listener.fileno())
         self.max_connections = max_connections
+        self.per_address = per_address
+        self.reserve = reserve if admits_reserved is not None else 0
+        self.admits_reserved = admits_reserved
         self.active = 0
         self.refused = 0
+        self._by_address: dict[str, int] = {}
+        self.reserved: set[Any] = set()  # sockets admitted into the staff reserve
+        self._idle: dict[Any, float] = {}  # admitted sockets not in a request, since when
+        self._live: set[Any] = set()
+        self.evicted = 0
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    @property
-    def bound_port(self) -> int:
-        return int(self.socket.getsockname()[1])
+    def _admit(self, request: Any, address: str) -> bool:
+        with self._count_lock:
+            held = self._by_address.get(address, 0)
+            if self.per_address and held >= self.per_address:
+                return False
+            if self.active >= self.max_connections and not self._evict_idle():
+                if self.active >= self.max_connections + self.reserve:
+                    return False
+                self.reserved.add(request)
+            self.active += 1
+            self._by_address[address] = held + 1
+            self._idle[request] = time.monotonic()
+            self._live.add(request)
+            return True
+
+    def _evict_idle(self) -> bool:
+        """Full: close the connection idle longest (no request under way: a header that
+        never ends, a kept-alive socket) if it has been idle IDLE_GRACE s; its thread
+        gives its place back as it ends. Lock held."""
+        if not self._idle:
+            return False
+        sock, since = min(self._idle.items(), key=lambda kv: kv[1])
+        if time.monotonic() - since < IDLE_GRACE:
+            return False
+        del self._idle[sock]
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.evicted += 1
+        return True
+
+    def busy(self, sock: Any) -> None:
+        with self._count_lock:
+            self._idle.pop(sock, None)
+
+    def idle(self, sock: Any) -> None:
+        with self._count_lock:
+            if sock in self._live:
+                self._idle[sock] = time.monotonic()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        with self._count_lock:
-            full = self.active >= self.max_connections
-            if not full:
-                self.active += 1
-        if full:
+        if not self._admit(request, client_address[0]):
             self.refused += 1
             try:
                 request.sendall(_refusal())
@@ -102,18 +188,31 @@ class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
         try:
             super().process_request(request, client_address)
         except Exception:
-            self._release()
+            self._release(request, client_address)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._release()
+            self._release(request, client_address)
 
-    def _release(self) -> None:
+    def _release(self, request: Any, client_address: Any) -> None:
+        address = client_address[0]
         with self._count_lock:
             self.active -= 1
+            self.reserved.discard(request)
+            self._idle.pop(request, None)
+            self._live.discard(request)
+            left = self._by_address.get(address, 1) - 1
+            if left > 0:
+                self._by_address[address] = left
+            else:
+                self._by_address.pop(address, None)
+
+    @property
+    def bound_port(self) -> int:
+        return int(self.socket.getsockname()[1])
 
     def start(self) -> None:
         self._thread = threading.Thread(

@@ -12,6 +12,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,11 +43,20 @@ def _hash(sid: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, path: Path | None, clock=time.time) -> None:
+    """Staff changes and every logout reach the file before the answer goes out. A guest's
+    join is written by a writer thread, and joins arriving while it writes share the next
+    write: a flood of joins costs one rewrite at a time, not one each."""
+
+    def __init__(self, path: Path | None, clock: Callable[[], float] = time.time) -> None:
         self._path = path
         self._clock = clock
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer of the file; orders the writes
         self._sessions: dict[str, Session] = {}
+        self._dirty = threading.Event()
+        self._closed = False
+        self._writer: threading.Thread | None = None
+        self.saves = 0
         self._load()
 
     def _load(self) -> None:
@@ -63,17 +73,50 @@ class SessionStore:
             log.warning("console sessions file unreadable; everyone logs in again")
 
     def _save(self) -> None:
+        """Write every session now; call without `_lock` held."""
         if self._path is None:
             return
-        tmp = self._path.with_suffix(".tmp")
-        data = json.dumps([asdict(s) for s in self._sessions.values()])
+        with self._write_lock:
+            with self._lock:  # the copy written is the one taken under the writer's lock
+                data = json.dumps([asdict(s) for s in self._sessions.values()])
+            self._write(self._path, data)
+            self.saves += 1
+
+    def _save_soon(self) -> None:
+        if self._path is None or self._closed:
+            return
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_loop, name="sessions-writer", daemon=True
+                )
+                self._writer.start()
+        self._dirty.set()
+
+    def _write_loop(self) -> None:
+        while not self._closed:
+            self._dirty.wait()
+            self._dirty.clear()
+            self._save()
+
+    def close(self) -> None:
+        """Stop the writer, writing what it had not yet."""
+        self._closed = True
+        self._dirty.set()
+        if self._writer is not None:
+            self._writer.join(timeout=10)
+            self._save()
+
+    @staticmethod
+    def _write(path: Path, data: str) -> None:
+        tmp = path.with_suffix(".tmp")
         try:
             with open(tmp, "w") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o600)
-            os.replace(tmp, self._path)
+            os.replace(tmp, path)
         except OSError:
             log.exception("could not save console sessions")
 
@@ -92,7 +135,10 @@ class SessionStore:
         with self._lock:
             self._expire()
             self._sessions[session.sid_hash] = session
+        if session.is_staff:
             self._save()
+        else:
+            self._save_soon()
         return sid, session
 
     def get(self, sid: str | None) -> Session | None:
@@ -103,12 +149,31 @@ class SessionStore:
             return None
         return session
 
-    def delete(self, sid: str | None) -> None:
+    def alive(self, sid_hash: str) -> bool:
+        """Still logged in and not expired: checked on every websocket message."""
+        session = self._sessions.get(sid_hash)
+        return session is not None and session.expires_at > self._clock()
+
+    def delete(self, sid: str | None) -> str:
+        """End the session; its hash ("" if there was none)."""
         if not sid:
-            return
+            return ""
+        key = _hash(sid)
         with self._lock:
-            if self._sessions.pop(_hash(sid), None) is not None:
-                self._save()
+            if self._sessions.pop(key, None) is None:
+                return ""
+        self._save()  # before the answer: a logged-out session must not come back
+        return key
+
+    def end_user(self, user_id: str, keep: str = "") -> set[str]:
+        """End every session of `user_id` but `keep` (a hash); the hashes ended."""
+        with self._lock:
+            gone = {k for k, s in self._sessions.items() if s.user_id == user_id and k != keep}
+            for k in gone:
+                del self._sessions[k]
+        if gone:
+            self._save()
+        return gone
 
     def _expire(self) -> None:
         now = self._clock()

@@ -49,7 +49,8 @@ def restore() -> Response:
     if file is None:
         raise ApiError("missing_field", "Send the backup in the multipart field `file`.")
     try:
-        result = service.restore(file.stream, current_actor())
+        trust = request.form.get("confirmUnsigned") == "true"  # the admin said so
+        result = service.restore(file.stream, current_actor(), trust_foreign=trust)
     except BackupError as exc:
         raise ApiError(exc.code, exc.message, exc.status) from None
 

@@ -92,7 +92,7 @@ class CommandDesk:
             raise CommandError("too_large", f"A command is at most {MAX_PAYLOAD} bytes.", 413)
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # also [[[[...]]]] bombs
             raise CommandError("invalid_json", "The command is not valid JSON.") from None
         if not isinstance(data, dict):
             raise CommandError("invalid_body", "The command must be a JSON object.")

@@ -38,6 +38,7 @@ from appliance.pins import hash_pin
 from appliance.runtime import Published, Reply, Subscription
 
 log = logging.getLogger(__name__)
+REV_WINDOW = 10_000  # how far a piece may lag behind events; more is not lag but a lie
 
 # events whose payload is a state piece's (or part of it): applied as they come
 EVENT_PIECE = {t: p for p, t in PIECE_TYPES.items()}
@@ -245,8 +246,11 @@ class RemoteVenue:
         rev = data.get("rev")
         try:
             with self._cond:
-                if isinstance(rev, int) and rev < self._piece_rev.get(piece, -1):
-                    return  # an older copy (a retained piece behind an event): keep ours
+                held = self._piece_rev.get(piece, -1)
+                # an older copy (a retained piece behind an event): keep ours. Far older
+                # means the rev we hold is not the venue's (forged, or a new box): theirs wins
+                if isinstance(rev, int) and held - REV_WINDOW <= rev < held:
+                    return
                 self._state = apply_piece(self._state, piece, data)
                 if piece == "settings":  # summaries replaced the map: put the tracks back
                     self._state = self._with_full_playlists(self._state)

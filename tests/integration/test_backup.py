@@ -102,7 +102,10 @@ def test_backup_then_restore_into_an_empty_box_gives_the_same_state(
     boxes.append(b)
     assert b.runtime.state.venue is None
     sub = b.runtime.subscribe()
-    result = b.backups.restore(io.BytesIO(archive), ADMIN)
+    with pytest.raises(BackupError) as refused:  # another box's backup: only if trusted
+        b.backups.restore(io.BytesIO(archive), ADMIN)
+    assert refused.value.code == "unsigned_backup" and b.runtime.state.venue is None
+    result = b.backups.restore(io.BytesIO(archive), ADMIN, trust_foreign=True)
     assert result["playlists"] == 3 and result["content"] == 1
     assert essence(b.runtime.state) == essence(a.runtime.state)
     assert gallery_files(b) == gallery_files(a)

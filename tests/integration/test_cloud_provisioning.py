@@ -53,7 +53,7 @@ def test_shipped_broker_config_with_tls_and_websockets(tmp_path: Path) -> None:
         d.mkdir()
     make_certs(certs)
     url = add_venue(etc / "passwd", venue_id, "venue-pw")
-    add_venue(etc / "passwd", "console", "console-pw")
+    add_venue(etc / "passwd", "--console", "console-pw")
     (etc / "acl").write_text((BROKER_DIR / "acl").read_text())
     tls_port, ws_port = free_port(), free_port()
     conf = (BROKER_DIR / "mosquitto.conf").read_text()

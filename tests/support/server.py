@@ -161,7 +161,8 @@ def start_box_process(
         place_media(data_dir / "media", list(media))
     port = port or free_port()
     cfg = data_dir.parent / f"{data_dir.name}-box.toml"
-    cfg.write_text("[web]\nmdns = false\n")
+    # the benches' hundreds of windows all come from 127.0.0.1: lift the per-address cap
+    cfg.write_text("[web]\nmdns = false\nper_address = 100000\n")
     log_path = data_dir.parent / f"{data_dir.name}-box.log"
     cmd = [
         sys.executable,
