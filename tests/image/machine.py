@@ -218,9 +218,12 @@ class Machine:
         return path
 
     def blockstats(self) -> dict[str, int]:
+        """The card's counters (not the firmware's flash, also a block device)."""
         assert self.qmp is not None
-        stats = self.qmp.execute("query-blockstats")
-        return stats[0]["stats"]
+        for dev in self.qmp.execute("query-blockstats"):
+            if dev.get("device") == "virtio0":
+                return dev["stats"]
+        raise RuntimeError("no virtio0 disk in query-blockstats")
 
     # --- the test's root shell ------------------------------------------------------------
 
