@@ -2,11 +2,12 @@
 
 A thread per connection (websockets and SSE hold theirs for as long as the window is
 open), capped per client address and in all: past a cap a connection is answered at once
-with a 503 in the house format instead of waiting. When full, the connection idle longest
-(no request under way: a slow header, a kept-alive socket) makes way for a new one, and a
-reserve past the cap serves staff only. Every connection has a socket timeout, so a silent
-or stalled client loses only its own thread. HTTP parsing is Werkzeug's request handler, without its
-debugger or reloader. Why this and not gunicorn or gevent: see README ("LAN console").
+with a 503 in the house format instead of waiting. When full, the address holding the most
+connections gives up one with no request under way (a header that never ends) to a
+newcomer holding fewer, and a reserve past the cap serves staff only. Every connection has
+a socket timeout, so a silent or stalled client loses only its own thread. HTTP parsing is
+Werkzeug's request handler, without its debugger or reloader. Why this and not gunicorn or
+gevent: see README ("LAN console").
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from werkzeug.wsgi import ClosingIterator
 
 log = logging.getLogger(__name__)
 
-IDLE_GRACE = 1.0  # seconds a connection may sit without a request before it can be evicted
 SOCKET_TIMEOUT = 60.0  # seconds a client may stay silent (websocket pings every 20 s)
 
 
@@ -129,8 +129,9 @@ class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
         self.refused = 0
         self._by_address: dict[str, int] = {}
         self.reserved: set[Any] = set()  # sockets admitted into the staff reserve
-        self._idle: dict[Any, float] = {}  # admitted sockets not in a request, since when
-        self._live: set[Any] = set()
+        # admitted sockets not in a request: since when, and from which address
+        self._idle: dict[Any, tuple[float, str]] = {}
+        self._live: dict[Any, str] = {}  # admitted sockets and their addresses
         self.evicted = 0
         self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -140,32 +141,39 @@ class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
             held = self._by_address.get(address, 0)
             if self.per_address and held >= self.per_address:
                 return False
-            if self.active >= self.max_connections and not self._evict_idle():
-                if self.active >= self.max_connections + self.reserve:
+            if self.active >= self.max_connections:
+                evicted = self._evict_idle(held + 1)
+                if evicted is None and self.active >= self.max_connections + self.reserve:
                     return False
-                self.reserved.add(request)
+                if evicted is None or evicted in self.reserved:  # it takes a reserve place
+                    self.reserved.add(request)
             self.active += 1
             self._by_address[address] = held + 1
-            self._idle[request] = time.monotonic()
-            self._live.add(request)
+            self._idle[request] = (time.monotonic(), address)
+            self._live[request] = address
             return True
 
-    def _evict_idle(self) -> bool:
-        """Full: close the connection idle longest (no request under way: a header that
-        never ends, a kept-alive socket) if it has been idle IDLE_GRACE s; its thread
-        gives its place back as it ends. Lock held."""
-        if not self._idle:
-            return False
-        sock, since = min(self._idle.items(), key=lambda kv: kv[1])
-        if time.monotonic() - since < IDLE_GRACE:
-            return False
+    def _evict_idle(self, newcomer_holds: int) -> Any:
+        """Full: the address holding the most connections gives up its longest-idle one
+        (no request under way: a header that never ends), if it holds more than the
+        newcomer's address would; its thread gives the place back as it ends. A patron
+        with many sockets makes way for a phone with one; two equals never evict each
+        other. The socket evicted, or None. Lock held."""
+        best: tuple[int, float, Any] | None = None
+        for sock, (since, address) in self._idle.items():
+            holds = self._by_address.get(address, 0)
+            if holds > newcomer_holds and (best is None or (holds, -since) > best[:2]):
+                best = (holds, -since, sock)
+        if best is None:
+            return None
+        sock = best[2]
         del self._idle[sock]
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self.evicted += 1
-        return True
+        return sock
 
     def busy(self, sock: Any) -> None:
         with self._count_lock:
@@ -174,7 +182,7 @@ class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
     def idle(self, sock: Any) -> None:
         with self._count_lock:
             if sock in self._live:
-                self._idle[sock] = time.monotonic()
+                self._idle[sock] = (time.monotonic(), self._live[sock])
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._admit(request, client_address[0]):
@@ -203,7 +211,7 @@ class ConsoleServer(socketserver.ThreadingMixIn, BaseWSGIServer):
             self.active -= 1
             self.reserved.discard(request)
             self._idle.pop(request, None)
-            self._live.discard(request)
+            self._live.pop(request, None)
             left = self._by_address.get(address, 1) - 1
             if left > 0:
                 self._by_address[address] = left

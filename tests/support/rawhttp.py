@@ -52,6 +52,9 @@ def complete(raw: bytes) -> bool:
 
 
 def parse(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Status 0 when the server closed without an answer."""
+    if not raw:
+        return 0, {}
     head, _, body = raw.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     try:

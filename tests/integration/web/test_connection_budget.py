@@ -5,7 +5,6 @@ budget a reserve serves staff only, so staff always get in."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import requests
@@ -15,7 +14,6 @@ from tests.integration.web.conftest import Api
 from tests.support.rawhttp import Held, answered_early, connect, request_bytes
 from tests.support.server import running_box
 from web.adapter import THREAD_HEADROOM
-from web.server import IDLE_GRACE
 
 CAP = 40  # windows; the server takes CAP + THREAD_HEADROOM connections, then a reserve
 PER_ADDRESS = 20
@@ -84,7 +82,8 @@ def test_one_address_cannot_keep_staff_out(tmp_path: Path) -> None:
             general = CAP + THREAD_HEADROOM - len(windows)
             refused = answered_early(slow, len(slow) - general, timeout=30)
             assert len(refused) == len(slow) - general
-            assert all(h.read()[0] == 503 for h in refused)
+            # refused (503), or closed unanswered when a fuller address made way
+            assert {h.read()[0] for h in refused} <= {503, 0}
             # a stranger is refused; staff are not: a command and a window of their own
             r = requests.get(box.url + "/api/state", timeout=20)
             assert r.status_code == 503 and r.json()["error"]["code"] == "busy"
@@ -100,7 +99,7 @@ def test_one_address_cannot_keep_staff_out(tmp_path: Path) -> None:
                 h.sock.close()
 
 
-def test_connections_without_a_request_make_way(tmp_path: Path) -> None:
+def test_the_biggest_holder_makes_way(tmp_path: Path) -> None:
     with running_box(tmp_path / "data", max_connections=CAP, web=WEB) as box:
         held: list[Held] = []
         try:
@@ -109,7 +108,6 @@ def test_connections_without_a_request_make_way(tmp_path: Path) -> None:
                     sock = connect(box.port, f"127.0.0.{n}")
                     sock.sendall(b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n")
                     held.append(Held(sock, b""))
-            time.sleep(IDLE_GRACE)  # the rule is about time itself: idle this long
             for _ in range(3):
                 assert requests.get(box.url + "/api/state", timeout=20).status_code == 200
         finally:
