@@ -5,7 +5,7 @@ output QEMU records to a WAV (what the venue hears), and QEMU's user network wit
 `restrict=on`, so it reaches nothing but what is forwarded: the console on a loopback port
 of this machine, and one host port (a test media server) as HOST_ALIAS (QEMU keeps
 10.0.2.2, the usual name of the host, for unrestricted guests only). QMP gives the power
-switch (`quit` is a power cut), screendumps and block statistics. For the test only, a
+switch (`quit` is a power cut) and screendumps. For the test only, a
 root shell on a virtio console (systemd's debug shell, switched on from the kernel command
 line of the test's copy) lets a test restart a service or read the clock; the shipped image
 has no login at all.
@@ -216,14 +216,6 @@ class Machine:
         assert self.qmp is not None
         self.qmp.execute("screendump", filename=str(path))
         return path
-
-    def blockstats(self) -> dict[str, int]:
-        """The card's counters (not the firmware's flash, also a block device)."""
-        assert self.qmp is not None
-        for dev in self.qmp.execute("query-blockstats"):
-            if dev.get("device") == "virtio0":
-                return dev["stats"]
-        raise RuntimeError("no virtio0 disk in query-blockstats")
 
     # --- the test's root shell ------------------------------------------------------------
 
