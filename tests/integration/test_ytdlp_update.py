@@ -21,6 +21,7 @@ from appliance.library.resolver import ResolveError, Resolver
 from appliance.library.updater import Updater, UpdateSettings
 from appliance.library.ytdlp_env import EnvStore, YtdlpRunner, builtin_env
 from tests.support.media import MediaServer, make_track
+from tests.support.tmpfs import small_tmpfs
 from tests.support.wheels import PackageIndex, build_ejs_wheel, build_ytdlp_wheel
 
 SOUR = """
@@ -174,13 +175,8 @@ def test_a_dead_index_or_a_bad_wheel_changes_nothing(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
-    try:
+    with small_tmpfs(tmp_path / "disk", "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_during_the_install_changes_nothing(
