@@ -36,7 +36,8 @@ image-test: deps-test $(STAMP)/apt-image-test
 
 lint: deps-test
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: deps-test
 	bash bin/bench-run

@@ -97,6 +97,23 @@ def opt_number(body: Mapping[str, Any], key: str, default: float = 0.0) -> float
     return float(value)
 
 
+# --- the UI shorthand ------------------------------------------------------------------
+
+# What a `{command, value}` shorthand carries beside them into the `/api/ui/command` body:
+# the track a skip is for, the concurrency guards and the venue check.
+SHORTHAND_FIELDS = ("playId", "expectedRev", "expectedPlayId", "venueId")
+
+
+def normalize_command(data: Mapping[str, Any]) -> tuple[object, object]:
+    """`(path, body)` of a command sent either as `path`/`body` or as the UI shorthand
+    `command`/`value` (a websocket COMMAND, an MQTT `cmd`); the caller checks their types."""
+    if data.get("path") is None and "command" in data:
+        body = {"command": data["command"], "value": data.get("value")}
+        body.update({key: data[key] for key in SHORTHAND_FIELDS if key in data})
+        return "/api/ui/command", body
+    return data.get("path"), data.get("body", {})
+
+
 # --- routes --------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from appliance.core import messages as m
 from appliance.core.model import ContentItem
@@ -162,7 +162,7 @@ class ContentGallery:
 
     # -- upload ----------------------------------------------------------------------------
 
-    def upload(self, stream: BinaryIO, filename: str, actor: m.Actor) -> ContentItem:
+    def upload(self, stream: IO[bytes], filename: str, actor: m.Actor) -> ContentItem:
         name = display_name(filename)
         if not actor.is_staff:
             raise ContentError("forbidden", "Only staff can upload content.", 403)
@@ -204,7 +204,7 @@ class ContentGallery:
             raise ContentError(str(err.get("code")), str(err.get("message")), reply.status)
         return reply.result["item"]
 
-    def _receive(self, stream: BinaryIO, tmp: Path) -> tuple[int, bytes]:
+    def _receive(self, stream: IO[bytes], tmp: Path) -> tuple[int, bytes]:
         size = 0
         head = b""
         with open(tmp, "wb") as out:

@@ -276,9 +276,8 @@ class Runtime:
             if isinstance(prior, Reply):
                 job.reply.set_result(self._with_truth(prior))
             else:
-                prior.add_done_callback(
-                    lambda f, r=job.reply: r.set_result(self._with_truth(f.result()))
-                )
+                answer = job.reply
+                prior.add_done_callback(lambda f: answer.set_result(self._with_truth(f.result())))
             return
         state = self._state
         now = job.now if job.now is not None else self.clock()

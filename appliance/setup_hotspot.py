@@ -44,7 +44,8 @@ def nmcli(cmd: Sequence[str]) -> str:
 
 def _split_terse(line: str) -> list[str]:
     """nmcli -t separates fields with ':' and escapes ':' and '\\' inside them."""
-    fields, cur, escaped = [], "", False
+    fields: list[str] = []
+    cur, escaped = "", False
     for ch in line:
         if escaped:
             cur, escaped = cur + ch, False

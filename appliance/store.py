@@ -229,19 +229,19 @@ class FileStore:
     def append(self, msg: m.Message, now: float, state: State) -> Future[None]:
         n = self._next_n
         self._next_n += 1
-        weight = 0
+        weight, staged = 0, ""
         if isinstance(msg, m.RestoreState) and msg.staged:
             with contextlib.suppress(OSError):  # gone: replay will say so
                 weight = (self.dir / RESTORES / msg.staged).stat().st_size
             entry = {"n": n, "t": now, "m": message_to_data(replace(msg, state=State()))}
-            entry["staged"] = msg.staged
+            entry["staged"] = staged = msg.staged
         else:
             entry = {"n": n, "t": now, "m": message_to_data(msg)}
         if msg.command_id:  # the rev it was answered with, for retries after a snapshot
             entry["r"] = state.rev
         line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         done: Future[None] = Future()
-        self._inbox.put(_Entry(n, line, state, done, weight + len(line), entry.get("staged", "")))
+        self._inbox.put(_Entry(n, line, state, done, weight + len(line), staged))
         return done
 
     def request_snapshot(self) -> None:

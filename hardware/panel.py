@@ -77,8 +77,9 @@ class Panel:
         on_held: Callable[[DebouncedButton], None],
     ) -> None:
         button.on_press = lambda: self.transport.pressed(role)
-        button.device.hold_time = seconds
-        button.device.when_held = lambda: on_held(button)
+        device = self.devices.buttons[role]  # gpiozero's Button: the hold is its own
+        device.hold_time = seconds
+        device.when_held = lambda: on_held(button)
 
     def start(self) -> None:
         self.volume.start()

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 from flask_sock import ConnectionClosed, Sock
 
-from appliance.commands import CommandError
+from appliance.commands import CommandError, normalize_command
 from appliance.core.codec import to_data
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
@@ -189,14 +189,7 @@ def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes
 
 def _command(c: Console, actor: Any, data: dict[str, Any]) -> str:
     cid = data.get("commandId")
-    path = data.get("path")
-    body = data.get("body", {})
-    if path is None and "command" in data:  # the UI shorthand, as MQTT's cmd payload
-        path = "/api/ui/command"
-        body = {"command": data.get("command"), "value": data.get("value")}
-        for key in ("playId", "expectedRev", "expectedPlayId", "venueId"):
-            if key in data:
-                body[key] = data[key]
+    path, body = normalize_command(data)
     ack: dict[str, Any] = {"type": "ACK", "commandId": cid}
     try:
         if not isinstance(path, str) or not isinstance(body, dict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from appliance.firstboot import read_setup_status
 from web.context import console
@@ -36,7 +37,7 @@ def _venue_name() -> str:
 
 
 @bp.get("/")
-def index() -> Response:
+def index() -> WerkzeugResponse:
     return redirect("/staff")
 
 
@@ -51,7 +52,7 @@ def patron() -> str:
 
 
 @bp.get("/p")
-def patron_short() -> Response:
+def patron_short() -> WerkzeugResponse:
     return redirect("/patron")
 
 
@@ -64,7 +65,9 @@ def screen() -> str:
     setup = read_setup_status(c.config.data_dir) if own_screen else {}
     firstboot = setup.get("firstboot") or {}
     return render_template(
-        "screen.html", venue_name=_venue_name(), patron_url=patron_url(),
+        "screen.html",
+        venue_name=_venue_name(),
+        patron_url=patron_url(),
         first_pin=c.first_pin if own_screen else "",
         setup_problem=firstboot.get("reason", "") if firstboot.get("ok") is False else "",
         hotspot=setup.get("hotspot"),

@@ -60,8 +60,8 @@ def import_action(body: Mapping[str, Any], actor: Actor) -> Reply:
     try:
         report = future.result(timeout=IMPORT_WAIT)
     except FutureTimeout:
-        result = {"status": "running", "importId": import_id}
-        return Reply(True, runtime.state.rev, result=result, status=202)
+        running = {"status": "running", "importId": import_id}
+        return Reply(True, runtime.state.rev, result=running, status=202)
     except ImportRefused as exc:
         error = {"code": exc.code, "message": exc.message, "importId": import_id}
         return Reply(False, runtime.state.rev, error=error, status=exc.status)

@@ -209,9 +209,9 @@ class AppwriteMirror:
                 self._queue(entry)
             return
         for event in item.events:
-            entry = event.payload.get("entry") if event.type == "LOG_ENTRY" else None
-            if isinstance(entry, LogEntry):
-                self._queue(entry)
+            logged = event.payload.get("entry") if event.type == "LOG_ENTRY" else None
+            if isinstance(logged, LogEntry):
+                self._queue(logged)
 
     def _queue(self, entry: LogEntry) -> None:
         self._pending.append(entry)

@@ -21,7 +21,7 @@ from typing import Any
 
 from appliance.cloud.freshness import Freshness
 from appliance.cloud.settings import LinkSettings, cap_role
-from appliance.commands import CommandError, Context, Library, build_message
+from appliance.commands import CommandError, Context, Library, build_message, normalize_command
 from appliance.core import messages as m
 from appliance.core.codec import to_data
 from appliance.runtime import Reply
@@ -117,14 +117,13 @@ class CommandDesk:
         return m.Actor(user_id=user_id, role=role, session_id="mqtt", source="mqtt")
 
     def _message(self, data: Mapping[str, Any], command_id: str) -> m.Message:
-        if "command" in data:
-            path, body = "/api/ui/command", {"command": data["command"], "value": data.get("value")}
-        elif "path" in data:
-            path, body = data["path"], data.get("body", {})
-            if not isinstance(path, str):
-                raise CommandError("invalid_field", "path must be text.")
-        else:
+        if "command" not in data and "path" not in data:
             raise CommandError("missing_field", "A command needs `command` or `path` and `body`.")
+        path, body = normalize_command(data)
+        if not isinstance(path, str):
+            raise CommandError("invalid_field", "path must be text.")
+        if not isinstance(body, Mapping):
+            raise CommandError("invalid_body", "body must be an object.")
         ctx = Context(self._runtime.state, self._library)
         return build_message(path, body, self.actor(data), ctx, command_id=f"mqtt:{command_id}")
 

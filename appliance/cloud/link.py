@@ -213,7 +213,7 @@ class MqttLink:
                     self._discovery_due = self.settings.homeassistant
             return
         try:
-            self._inbox.put_nowait((msg.topic, msg.payload))
+            self._inbox.put_nowait((msg.topic, bytes(msg.payload)))
         except queue.Full:
             log.warning("cloud: command inbox full; dropping a message on %s", msg.topic)
 

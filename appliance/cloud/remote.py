@@ -116,7 +116,7 @@ class RemoteVenue:
         return self._state
 
     def subscribe(self, maxsize: int = 256, name: str = "") -> Subscription:
-        sub = Subscription(self, maxsize, name)  # type: ignore[arg-type]
+        sub = Subscription(self, maxsize, name)
         with self._cond:
             self._subs = [*self._subs, sub]
         return sub
@@ -163,7 +163,8 @@ class RemoteVenue:
         return self._reply(ack)
 
     def _reply(self, ack: Mapping[str, Any]) -> Reply:
-        rev = ack.get("rev") if isinstance(ack.get("rev"), int) else self._state.rev
+        acked_rev = ack.get("rev")
+        rev = acked_rev if isinstance(acked_rev, int) else self._state.rev
         if ack.get("ok"):
             self._wait_rev(rev)
             return Reply(True, rev, result=ack.get("result"), status=int(ack.get("status", 200)))
@@ -215,7 +216,7 @@ class RemoteVenue:
                 {"status": "venue_online" if self.online else "venue_offline"})))  # fmt: skip
             return
         if msg.topic.startswith(t.playlist("")):
-            self._playlist(msg.topic[len(t.playlist("")) :], msg.payload)
+            self._playlist(msg.topic[len(t.playlist("")) :], bytes(msg.payload))
             return
         try:
             data = json.loads(msg.payload)

@@ -12,7 +12,7 @@ import typing
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from appliance.core import messages as m
 
@@ -31,10 +31,15 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def to_data(value: Any) -> Any:
     """Plain JSON-able data: dataclasses -> dicts, tuples -> lists, mappings -> dicts."""
-    tp = type(value)
+    tp: type = type(value)
     if tp in _PLAIN:
         return value
     return _encoder(tp)(value)
+
+
+def to_dict(value: object) -> dict[str, Any]:
+    """`to_data` of a dataclass or a mapping: always a dict."""
+    return cast(dict[str, Any], to_data(value))
 
 
 @cache
@@ -82,7 +87,7 @@ def _decoder(tp: Any) -> Callable[[Any], Any]:
             return _same
         dec = _decoder(inner[0])
         return lambda d: None if d is None else dec(d)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _DataclassDecoder(tp)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
@@ -109,7 +114,7 @@ MESSAGE_TYPES: dict[str, type[m.Message]] = {
 
 
 def message_to_data(msg: m.Message) -> dict[str, Any]:
-    data = to_data(msg)
+    data = to_dict(msg)
     data["type"] = type(msg).__name__
     return data
 
@@ -118,4 +123,5 @@ def message_from_data(data: Mapping[str, Any]) -> m.Message:
     cls = MESSAGE_TYPES.get(str(data.get("type")))
     if cls is None:
         raise ValueError(f"unknown message type {data.get('type')!r}")
-    return from_data(cls, {k: v for k, v in data.items() if k != "type"})
+    msg: m.Message = from_data(cls, {k: v for k, v in data.items() if k != "type"})
+    return msg

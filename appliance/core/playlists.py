@@ -103,7 +103,7 @@ def _create(s: Step, p: Mapping[str, Any]) -> Playlist:
 
 def _update(s: Step, p: Mapping[str, Any]) -> Playlist:
     pl = _get(s, p)
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k in ("name", "description", "category")
         if (v := _text(p, k, 1000 if k == "description" else 120)) is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from operator import attrgetter
+from typing import Any
 
 from appliance.core.model import QueueItem, Venue
 
@@ -19,7 +20,7 @@ def next_item(venue: Venue) -> tuple[QueueItem | None, str, Venue]:
             if item.unplayable:
                 continue
             rest = queue[:i] + queue[i + 1 :]
-            changes: dict[str, object] = {f"{source}_queue": rest}
+            changes: dict[str, Any] = {f"{source}_queue": rest}
             if source == "active" and venue.base_order:
                 changes["base_order"] = drop_id(venue.base_order, item.id)
             return item, source, replace(venue, **changes)

@@ -48,7 +48,9 @@ def _choice(options: tuple[str, ...]) -> Callable[[str, Any], str]:
     return check
 
 
-def _object(keys: tuple[str, ...], item: Callable[[str, Any], Any], partial: bool = True):
+def _object(
+    keys: tuple[str, ...], item: Callable[[str, Any], Any], partial: bool = True
+) -> Callable[[str, Any, Mapping[str, Any]], Mapping[str, Any]]:
     def check(name: str, value: Any, current: Mapping[str, Any]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping) or not value:
             raise Rejected("invalid_value", f"{name} must be an object with {', '.join(keys)}.")

@@ -8,6 +8,7 @@ fresh `play_id`; an end, error or skip naming another one changes nothing.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from appliance.core import messages as m
 from appliance.core import queue
@@ -162,7 +163,7 @@ def player_status(s: Step) -> None:
     if not matches(s, msg.play_id) or np is None:
         s.durable = False
         return
-    changes: dict[str, object] = {"position": max(0.0, float(msg.position))}
+    changes: dict[str, Any] = {"position": max(0.0, float(msg.position))}
     visible = False
     if msg.state in ("playing", "paused", "buffering", "stopped") and msg.state != np.state:
         changes["state"] = msg.state

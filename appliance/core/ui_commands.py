@@ -7,6 +7,7 @@ player executes; what the player then reports is handled in `transport.py`.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from appliance.core import messages as m
 from appliance.core import queue
@@ -41,7 +42,7 @@ def _int_value(value: object, lo: int, hi: int, what: str) -> int:
     return int(value)
 
 
-def _set_settings(s: Step, **changes: object) -> None:
+def _set_settings(s: Step, **changes: Any) -> None:
     settings = replace(s.venue.player_settings, **changes)
     s.set_venue(player_settings=settings)
     s.effect(ApplySettings(settings))

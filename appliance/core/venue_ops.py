@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from operator import attrgetter
+from typing import Any
 
 from appliance.core import messages as m
 from appliance.core import queue
@@ -178,7 +179,7 @@ def vote(s: Step) -> None:
 
 
 def _update_items(
-    items: tuple[QueueItem, ...], video_id: str, **changes: object
+    items: tuple[QueueItem, ...], video_id: str, **changes: Any
 ) -> tuple[QueueItem, ...]:
     videos = list(map(_VIDEO_ID, items))  # C-level scan: cheap on a 20,000-item queue
     out = list(items)
@@ -198,7 +199,7 @@ def track_resolved(s: Step) -> None:
     msg = s.msg
     assert isinstance(msg, m.TrackResolved)
     t = msg.track
-    meta = {
+    meta: dict[str, Any] = {
         "title": t.title,
         "artist": t.artist,
         "duration": t.duration,

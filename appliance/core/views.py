@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.core.codec import to_data
+from appliance.core.codec import to_data, to_dict
 from appliance.core.model import NowPlaying, Playlist, QueueItem, State, User, Venue
 from appliance.core.outputs import Event
 
@@ -15,7 +15,7 @@ _NP_PRIVATE = ("likers", "skip_voters")
 
 
 def item_view(item: QueueItem) -> dict[str, Any]:
-    return to_data(item)
+    return to_dict(item)
 
 
 def now_playing_view(venue: Venue) -> dict[str, Any] | None:
@@ -109,7 +109,7 @@ def render_event(event: Event, state: State, window: int | None = DEFAULT_WINDOW
     """An event's payload as the seed's table gives it, rendered from the state it came with."""
     venue = state.venue
     if event.payload and event.type != "PLAYLIST_CONTENT_UPDATE":
-        return to_data(event.payload)
+        return to_dict(event.payload)
     if venue is None:
         return {}
     if event.type == "NOW_PLAYING_UPDATE":
@@ -133,4 +133,4 @@ def render_event(event: Event, state: State, window: int | None = DEFAULT_WINDOW
         }
     if event.type == "CONTENT_GALLERY_UPDATE":
         return {"items": [to_data(c) for c in state.content.values()]}
-    return to_data(event.payload)
+    return to_dict(event.payload)
