@@ -58,7 +58,6 @@ def write_atomic(path: Path, data: bytes, mode: int, uid: int = 0, gid: int = 0)
     fsync_dir(path.parent)
 
 
-
 def group_id(root: Path, name: str) -> int:
     """The gid of `name` in the root's own /etc/group (not the host's)."""
     try:

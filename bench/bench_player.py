@@ -199,8 +199,22 @@ def bench_steady(root: Path, name: str, make: dict[str, object], seconds: float 
     media = root / "media"
     ext = make.pop("ext")
     make_track(media / f"[steady, Bench, {name}].{ext}", **make)  # type: ignore[arg-type]
-    cmd = [sys.executable, "-m", "appliance", "run", "--data-dir", str(root / "data"),
-           "--media-dir", str(media), "--audio", "null", "--video", "null", "--port", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "appliance",
+        "run",
+        "--data-dir",
+        str(root / "data"),
+        "--media-dir",
+        str(media),
+        "--audio",
+        "null",
+        "--video",
+        "null",
+        "--port",
+        "0",
+    ]
     env = {**os.environ, "DJAMMS_DEMO_MEDIA": "false", "DJAMMS_ADMIN_PIN": "1234"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip

@@ -78,7 +78,7 @@ class Fleet:
         opener = open_ws if self.kind == "ws" else open_sse
         self.readers = [Reader(self.on_frame) for _ in range(self.n)]
         for i in range(0, self.n, 50):  # in waves, as phones arrive
-            await asyncio.gather(*(opener(HOST, port, r) for r in self.readers[i:i + 50]))
+            await asyncio.gather(*(opener(HOST, port, r) for r in self.readers[i : i + 50]))
         await wait_until(lambda: all(r.snapshots for r in self.readers), 60)
 
     def close(self) -> None:
@@ -123,7 +123,10 @@ async def bench_fanout(box, staff: Staff, n: int, rounds: int = 60) -> None:
 
 
 async def run_by_rev(
-    fleet: Fleet, rounds: int, send: Callable[[int], tuple[dict, float]], event_type: str,
+    fleet: Fleet,
+    rounds: int,
+    send: Callable[[int], tuple[dict, float]],
+    event_type: str,
     spacing: float = 0.05,
 ) -> tuple[list[float], list[float], int]:
     """Rounds of one command each; per round the time from sending it until every reader
@@ -150,7 +153,8 @@ async def run_by_rev(
             return min(got) if got else None
 
         ok = await wait_until(
-            lambda: all(first_at_or_after(id(r)) is not None for r in fleet.readers), 20)
+            lambda: all(first_at_or_after(id(r)) is not None for r in fleet.readers), 20
+        )
         if ok:
             all_in.append((max(first_at_or_after(id(r)) for r in fleet.readers) - t0) * 1000)
         else:
@@ -206,8 +210,9 @@ async def run_by_rev_paced(fleet: Fleet, rounds: int, send, period: float):
         t_next += period
         await asyncio.sleep(max(0.0, t_next - time.perf_counter()))
     last_rev = sent[-1][1]
-    await wait_until(lambda: all(any(r >= last_rev for r in arrivals.get(id(x), {}))
-                                 for x in fleet.readers), 30)
+    await wait_until(
+        lambda: all(any(r >= last_rev for r in arrivals.get(id(x), {})) for x in fleet.readers), 30
+    )
     fleet.watch = None
     all_in: list[float] = []
     missed = 0
@@ -231,8 +236,9 @@ async def bench_storm(box, n: int = 200) -> None:
     fresh = [Reader(fleet.on_frame) for _ in range(n)]
     fleet.readers = fresh
     t0 = time.perf_counter()
-    results = await asyncio.gather(*(open_ws(HOST, box.port, r) for r in fresh),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(open_ws(HOST, box.port, r) for r in fresh), return_exceptions=True
+    )
     refused = sum(1 for x in results if isinstance(x, Exception))
     ok = await wait_until(lambda: sum(1 for r in fresh if r.snapshots) >= n - refused, 60)
     elapsed = (time.perf_counter() - t0) * 1000
@@ -247,12 +253,17 @@ async def main() -> None:
     box = start_box_process(data)
     try:
         staff = Staff(box.url)
-        tracks = [{"video_id": f"b{i}", "title": f"Track {i}", "artist": "Bench",
-                   "duration": 600} for i in range(100)]
-        pl, _ = staff.post("/api/playlist/manage", {"action": "create", "name": "B",
-                                                    "tracks": tracks})
-        staff.post("/api/playlist/manage", {"action": "load",
-                                            "playlistId": pl["result"]["playlist"]["playlist_id"]})
+        tracks = [
+            {"video_id": f"b{i}", "title": f"Track {i}", "artist": "Bench", "duration": 600}
+            for i in range(100)
+        ]
+        pl, _ = staff.post(
+            "/api/playlist/manage", {"action": "create", "name": "B", "tracks": tracks}
+        )
+        staff.post(
+            "/api/playlist/manage",
+            {"action": "load", "playlistId": pl["result"]["playlist"]["playlist_id"]},
+        )
         print("fan-out, 200 websocket windows")
         await bench_fanout(box, staff, 200)
         print("fan-out, 500 websocket windows")

@@ -138,7 +138,7 @@ class HubClient:
                 self.close_quietly()
                 return
             if sent < len(data):
-                rest: list[Item] = [data[sent:], *frames[i + 1:]]
+                rest: list[Item] = [data[sent:], *frames[i + 1 :]]
                 with self._cond:
                     self._items.extendleft(reversed(rest))
                     self._bytes_queued += sum(_size(x) for x in rest)
@@ -236,5 +236,3 @@ def _size(item: Item) -> int:
     if isinstance(item, Frame):
         return len(item.text)
     return len(item) if isinstance(item, bytes | str) else 0
-
-

@@ -266,4 +266,3 @@ def _merge_tags(track: TrackInfo, info: dict[str, Any], checked: dict[str, Any])
     artist = (tags.get("artist") if generic else "") or track.artist or tags.get("artist", "")
     duration = track.duration or int(round(float(checked.get("duration") or 0)))
     return TrackInfo(track.video_id, str(title), str(artist), duration, track.thumbnail)
-

@@ -217,7 +217,7 @@ class YtdlpRunner:
                 if not line.startswith(MARK):
                     other = (other + [line.rstrip()])[-5:]
                     continue
-                message = json.loads(line[len(MARK):])
+                message = json.loads(line[len(MARK) :])
                 if "progress" in message:
                     if progress is not None:
                         progress(message["progress"])

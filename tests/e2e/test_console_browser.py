@@ -125,10 +125,13 @@ def test_pages_on_the_fallback_paths_follow_along(browser: Browser, tmp_path: Pa
     box = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
-        pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",
-                                                "tracks": TRACKS}).json()
-        api.cmd("/api/playlist/manage", {"action": "load",
-                                         "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        pid = api.cmd(
+            "/api/playlist/manage", {"action": "create", "name": "F", "tracks": TRACKS}
+        ).json()
+        api.cmd(
+            "/api/playlist/manage",
+            {"action": "load", "playlistId": pid["result"]["playlist"]["playlist_id"]},
+        )
         pages = {}
         for transport, badge in (("sse", "live (SSE)"), ("poll", "live (polling)")):
             page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
@@ -147,7 +150,8 @@ def test_pages_on_the_fallback_paths_follow_along(browser: Browser, tmp_path: Pa
         poll.locator('#results li:has-text("Rolling in the Deep") button').click()
         expect(poll.locator("#feedback")).to_contain_text("You are #1", timeout=WAIT)
         expect(pages["sse"].locator('#upnext li[data-video-id="vid004"]:has(.pill)')).to_be_visible(
-            timeout=WAIT)
+            timeout=WAIT
+        )
     finally:
         box.stop()
 
@@ -158,10 +162,13 @@ def test_client_resyncs_on_a_gap_and_a_lost_answer_is_not_a_second_tap(
     box = start_box_process(tmp_path / "data", media=TRACKS)
     try:
         api = Api(box.url).login()
-        pid = api.cmd("/api/playlist/manage", {"action": "create", "name": "F",
-                                                "tracks": TRACKS}).json()
-        api.cmd("/api/playlist/manage", {"action": "load",
-                                         "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        pid = api.cmd(
+            "/api/playlist/manage", {"action": "create", "name": "F", "tracks": TRACKS}
+        ).json()
+        api.cmd(
+            "/api/playlist/manage",
+            {"action": "load", "playlistId": pid["result"]["playlist"]["playlist_id"]},
+        )
         page = staff_window(browser, box.url)
         # a frame whose `prev` is ahead of what the page holds: it must resync
         result = page.evaluate(

@@ -92,9 +92,7 @@ def test_zero_crossfade_is_gapless(tmp_path: Path, pulse: PulseServer) -> None:
     assert overlap <= 0.1, f"a cut must not crossfade ({overlap:.2f}s overlap)"
 
 
-def test_fade_out_stop_decreases_strictly_to_silence(
-    tmp_path: Path, pulse: PulseServer
-) -> None:
+def test_fade_out_stop_decreases_strictly_to_silence(tmp_path: Path, pulse: PulseServer) -> None:
     media = _library(tmp_path / "media", ("long-a", LOW, 12.0))
     with Recorder(pulse) as rec, Jukebox(tmp_path, media_dir=media, pulse=pulse) as box:
         box.set("fade_out_time", 2)

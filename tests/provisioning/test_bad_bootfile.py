@@ -19,7 +19,7 @@ from tests.faults.boxproc import BoxProcess
 from tests.provisioning.test_firstboot import GOOD, REPO, _run
 
 BAD = {
-    "syntax": (GOOD.replace('name = "The Crown', 'name = The Crown'), "not valid TOML"),
+    "syntax": (GOOD.replace('name = "The Crown', "name = The Crown"), "not valid TOML"),
     "unknown key": (
         GOOD.replace('timezone = "Europe/London"', 'timezon = "Europe/London"'),
         "unknown setting venue.timezon (did you mean venue.timezone?)",

@@ -138,10 +138,32 @@ def place_media(media_dir: Path, tracks: list[dict[str, Any]]) -> None:
     media_dir.mkdir(parents=True, exist_ok=True)
     seed = media_dir / ".seed.mp4"  # one real 10-minute clip (1 fps, black, silent)
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=64x36:d=600:r=1",
-         "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "600", "-shortest",
-         "-c:v", "mpeg4", "-c:a", "aac", "-b:a", "8k", str(seed)],
-        check=True, timeout=60,
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=black:s=64x36:d=600:r=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=8000:cl=mono",
+            "-t",
+            "600",
+            "-shortest",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "8k",
+            str(seed),
+        ],
+        check=True,
+        timeout=60,
     )
     for t in tracks:
         artist = t.get("artist", "").replace(" ", "_")

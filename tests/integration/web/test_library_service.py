@@ -17,9 +17,17 @@ class FakeLibrary:
 
     def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
         q = query.lower()
-        return [{"video_id": t.video_id, "title": t.title, "artist": t.artist,
-                 "duration": t.duration, "thumbnail": ""}
-                for t in self.tracks.values() if q in f"{t.title} {t.artist}".lower()][:limit]
+        return [
+            {
+                "video_id": t.video_id,
+                "title": t.title,
+                "artist": t.artist,
+                "duration": t.duration,
+                "thumbnail": "",
+            }
+            for t in self.tracks.values()
+            if q in f"{t.title} {t.artist}".lower()
+        ][:limit]
 
     def preview_url(self, video_id: str) -> str | None:
         return f"/media/{video_id}.mp4" if video_id in self.tracks else None
@@ -31,10 +39,13 @@ class FakeLibrary:
 def test_search_preview_and_requests_use_the_library(tmp_path: Path) -> None:
     with running_box(tmp_path / "data", services={"library": FakeLibrary()}) as box:
         staff = Api(box.url).login()
-        pid = staff.cmd("/api/playlist/manage", {"action": "create", "name": "F",
-                                                  "tracks": TRACKS}).json()
-        staff.cmd("/api/playlist/manage", {"action": "load",
-                                           "playlistId": pid["result"]["playlist"]["playlist_id"]})
+        pid = staff.cmd(
+            "/api/playlist/manage", {"action": "create", "name": "F", "tracks": TRACKS}
+        ).json()
+        staff.cmd(
+            "/api/playlist/manage",
+            {"action": "load", "playlistId": pid["result"]["playlist"]["playlist_id"]},
+        )
         patron = Api(box.url).guest()
         found = patron.get(box.url + "/api/search?q=daft").json()["results"]
         assert [t["video_id"] for t in found] == ["lib-daft", "vid003"]

@@ -80,12 +80,26 @@ def test_screen_shows_setup_problems_and_hotspot_only_on_the_box(tmp_path: Path)
 
     data = tmp_path / "data"
     with running_box(data) as box:
-        (data / "firstboot.json").write_text(json.dumps(
-            {"ok": False, "reason": "venue.id must be 3-64 letters or digits",
-             "file": "/boot/firmware/djamms.toml", "at": "2026-11-24T10:00:00Z"}))
-        (data / "hotspot.json").write_text(json.dumps(
-            {"ssid": "DJAMMS-Setup", "password": "jukebox42", "url": "http://10.42.0.1/",
-             "message": ""}))
+        (data / "firstboot.json").write_text(
+            json.dumps(
+                {
+                    "ok": False,
+                    "reason": "venue.id must be 3-64 letters or digits",
+                    "file": "/boot/firmware/djamms.toml",
+                    "at": "2026-11-24T10:00:00Z",
+                }
+            )
+        )
+        (data / "hotspot.json").write_text(
+            json.dumps(
+                {
+                    "ssid": "DJAMMS-Setup",
+                    "password": "jukebox42",
+                    "url": "http://10.42.0.1/",
+                    "message": "",
+                }
+            )
+        )
         page = requests.get(box.url + "/screen", timeout=10).text
         assert "Setup problem: venue.id must be 3-64 letters or digits" in page
         assert "DJAMMS-Setup" in page and "jukebox42" in page

@@ -12,22 +12,28 @@ from tests.support.wsclient import LiveClient, comparable, replay
 
 def test_a_stalled_window_does_not_hold_back_the_others(box, staff: Api) -> None:
     tracks = [dict(t, video_id=f"{t['video_id']}-{n}") for n in range(10) for t in TRACKS]
-    pid = staff.cmd("/api/playlist/manage", {"action": "create", "name": "Big",
-                                              "tracks": tracks}).json()
-    staff.cmd("/api/playlist/manage", {"action": "load",
-                                       "playlistId": pid["result"]["playlist"]["playlist_id"]})
+    pid = staff.cmd(
+        "/api/playlist/manage", {"action": "create", "name": "Big", "tracks": tracks}
+    ).json()
+    staff.cmd(
+        "/api/playlist/manage",
+        {"action": "load", "playlistId": pid["result"]["playlist"]["playlist_id"]},
+    )
     stalled = LiveClient(box.url).connect(
-        read=False, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+        read=False, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
+    )
     fast = LiveClient(box.url).connect()
     try:
         revs = []
         for n in range(300):  # each change sends the 50-item queue window (~10 KB)
-            r = staff.cmd("/api/queue/add", {"videoId": f"slow-{n}", "title": f"Slow {n}",
-                                             "position": "next"})
+            r = staff.cmd(
+                "/api/queue/add", {"videoId": f"slow-{n}", "title": f"Slow {n}", "position": "next"}
+            )
             assert r.status_code == 200
             revs.append(r.json()["rev"])
-        assert fast.wait_for(lambda fs: any(f["type"] == "QUEUE_UPDATE" and f["rev"] == revs[-1]
-                                            for f in fs))
+        assert fast.wait_for(
+            lambda fs: any(f["type"] == "QUEUE_UPDATE" and f["rev"] == revs[-1] for f in fs)
+        )
         got = [f["rev"] for f in fast.frames if f["type"] == "QUEUE_UPDATE"]
         assert got == revs  # every change, in order, none skipped
         hub = box.console.console.hub
