@@ -15,6 +15,9 @@ python3 -m venv /opt/djamms/venv
 	--require-hashes -r /opt/djamms/requirements.lock
 /opt/djamms/venv/bin/pip install -q --no-cache-dir --no-index --no-deps /opt/djamms/wheels/djamms-*.whl
 rm -rf /opt/djamms/wheels
+# yt-dlp needs its JavaScript runtime for YouTube; a wheel whose binary lost its mode bits
+# (deno 2.6.4's did) would leave the box with "JS runtimes: none". Fail the build instead.
+test -x /opt/djamms/venv/bin/deno
 /opt/djamms/venv/bin/djamms --help > /dev/null
 
 # One sound server for the box: no per-login PulseAudio grabbing the card.

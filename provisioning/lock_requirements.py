@@ -24,7 +24,9 @@ from packaging.requirements import Requirement
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "provisioning" / "requirements.lock"
 PYTHON = "3.13"  # Debian 13 (trixie), the image's release
-GLIBC = (17, 24, 28, 31, 34, 35, 36, 38, 39, 41)  # trixie has glibc 2.41: any manylinux up to it
+# trixie has glibc 2.41: any manylinux up to it. Every minor: pip only takes the tags it is
+# given, and a gap (deno ships manylinux_2_27) silently pins an older wheel.
+GLIBC = tuple(range(17, 42))
 MACHINES = {"arm64": "aarch64", "amd64": "x86_64"}
 
 

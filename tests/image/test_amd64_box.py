@@ -6,6 +6,7 @@ venue; each says what it checks."""
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -148,6 +149,52 @@ def test_the_service_stops_within_seconds_and_comes_back(venue: Venue) -> None:
     code, out = m.sh("systemctl start djamms; systemctl is-active djamms", timeout=300)
     assert code == 0 and out.endswith("active"), out
     m.wait_console(timeout=300)
+
+
+# What the service's own unit sets up for it, but does not describe its sandbox; and its
+# RuntimeDirectory, which a transient unit would remove from under the service when it ends.
+_NOT_SANDBOX = {"Type", "NotifyAccess", "ExecStart", "WatchdogSec", "Restart", "RestartSec",
+                "TimeoutStartSec", "TimeoutStopSec", "RuntimeDirectory"}  # fmt: skip
+
+
+def _service_sandbox(unit_text: str) -> list[str]:
+    """The [Service] settings of djamms.service that make its sandbox, as `-p` values."""
+    props, section = [], ""
+    for line in unit_text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif section == "[Service]" and "=" in line and not line.startswith("#"):
+            if line.split("=", 1)[0] not in _NOT_SANDBOX:
+                props.append(line)
+    return props
+
+
+def test_ytdlp_finds_deno_and_its_scripts_inside_the_services_sandbox(venue: Venue) -> None:
+    """YouTube needs yt-dlp's JavaScript runtime: the image's yt-dlp must find deno and the
+    EJS scripts offline, and deno must run under the service's user and syscall filter."""
+    m = venue.m
+    m.wait_console(timeout=900)  # the system bus is up: systemd-run needs it
+    m.wait_shell(timeout=300)
+    code, unit = m.sh("cat /usr/lib/systemd/system/djamms.service")
+    assert code == 0, unit
+    sandbox = _service_sandbox(unit)
+    assert "User=djamms" in sandbox and any(p.startswith("SystemCallFilter=") for p in sandbox)
+    props = " ".join("-p " + shlex.quote(p) for p in sandbox)
+    code, out = m.sh(
+        # stdin from /dev/null: --pipe on the debug shell's terminal waits for it forever.
+        f"timeout 240 systemd-run --wait --pipe --quiet --collect {props} -- /bin/sh -c "
+        "'/opt/djamms/venv/bin/python -m yt_dlp -v; "
+        'NO_COLOR=1 /opt/djamms/venv/bin/deno eval "console.log(6 * 7)"\' </dev/null',
+        timeout=300,
+    )
+    runtimes = next((ln for ln in out.splitlines() if "[debug] JS runtimes:" in ln), "")
+    assert "deno-" in runtimes, out[-1500:]
+    libraries = next((ln for ln in out.splitlines() if "[debug] Optional libraries:" in ln), "")
+    assert "yt_dlp_ejs-" in libraries, out[-1500:]
+    assert out.splitlines()[-1].strip() == "42", f"deno did not run in the sandbox: {out[-800:]}"
+    # Its code cache goes to the service's cache directory, which the sandbox lets it write.
+    assert "Failed to open cache" not in out, out[-800:]
 
 
 def test_the_clock_never_starts_before_the_image_was_built(venue: Venue) -> None:
