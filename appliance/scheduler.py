@@ -16,12 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.core import messages as m
 from appliance.core.model import State
 from appliance.core.schedule import InForce, Slot, in_force
 from appliance.runtime import Reply, Runtime
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +206,7 @@ class Scheduler:
         return reply
 
 
-def build_scheduler(box: Any) -> Scheduler | None:
+def build_scheduler(box: Box) -> Scheduler | None:
     """Factory for bootstrap: the scheduler with the box's maintenance jobs."""
     from appliance.maintenance import Maintenance
 

@@ -27,6 +27,7 @@ class WebConsole:
         self.box = box
         self.app = create_app(box.runtime, box.config, box.services)
         self.console = self.app.extensions["djamms"]
+        box.services.sessions = self.console.sessions  # the maintenance job expires them
         self.server: ConsoleServer | None = None
         self.mdns: MdnsAnnouncer | None = None
 

@@ -31,7 +31,7 @@ IMPORT_WAIT = 25.0
 
 
 def _importer() -> PlaylistImporter:
-    service = console().services.get("importer")
+    service = console().services.importer
     if service is None:
         raise ApiError("unavailable", "Playlist import is not running on this box.", 503)
     return service
