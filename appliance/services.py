@@ -7,17 +7,19 @@ on this box (the console answers 503, the maintenance job skips it)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from appliance.core.messages import Actor
 from appliance.core.model import TrackInfo
+from appliance.playlist_files import ImportReport
 
 if TYPE_CHECKING:  # parts with no stand-in: their own classes
     from appliance.backup import Backups
     from appliance.content import ContentGallery
-    from appliance.library.importer import PlaylistImporter
 
 
 class Library(Protocol):
@@ -54,6 +56,12 @@ class YtdlpUpdates(Protocol):
     def status(self) -> dict[str, Any]: ...
 
 
+class PlaylistImports(Protocol):
+    """Playlist imports on their own threads; the future raises `ImportRefused`."""
+
+    def start_import(self, actor: Actor, **source: Any) -> tuple[str, Future[ImportReport]]: ...
+
+
 class SessionExpiry(Protocol):
     """The console's sessions: drop those past their time (and write the file)."""
 
@@ -73,6 +81,6 @@ class Services:
     ytdlp: YtdlpUpdates | None = None
     content: ContentGallery | None = None
     backup: Backups | None = None
-    importer: PlaylistImporter | None = None
+    importer: PlaylistImports | None = None
     sessions: SessionExpiry | None = None  # set by the LAN console
     cloud: CloudLink | None = None  # set when a broker is configured

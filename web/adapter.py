@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from web import create_app, staff_reserve
 from web.auth import staff_environ
@@ -89,7 +89,7 @@ def _loopback(host: str) -> bool:
         return host.strip().lower() == "localhost"
 
 
-def build_console(box: Box) -> Any:
+def build_console(box: Box) -> WebConsole | None:
     """Factory for `bootstrap.default_adapters()`; `[web] enabled = false` turns it off."""
     if not box.config.section("web").get("enabled", True):
         return None
