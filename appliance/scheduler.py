@@ -25,6 +25,7 @@ from appliance.runtime import Reply, Runtime
 
 if TYPE_CHECKING:
     from appliance.bootstrap import Box
+    from appliance.maintenance import Maintenance
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Scheduler:
         timezone: str = "UTC",
         tick_every: float = 5.0,
         heartbeat_timeout: float = 15.0,
-        maintenance: Any = None,
+        maintenance: Maintenance | None = None,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
