@@ -141,7 +141,9 @@ class Maintenance:
                 self._said_no_cloud = True
             return
         up = cloud.connected
-        if up != self._cloud_up and (not up or self._cloud_up is not None):
+        # only a change from what this job saw before: at boot the link is still connecting,
+        # and it says itself when a connection fails
+        if self._cloud_up is not None and up != self._cloud_up:
             self.notice("cloud_link_up" if up else "cloud_link_down")
         self._cloud_up = up
 

@@ -53,8 +53,6 @@ def box_config(data_dir: Path, broker: str = "") -> Config:
         broker=broker,
         sections={
             "web": {"mdns": False},
-            # one tick at start; the test drives the rest
-            "scheduler": {"tick_seconds": 3600},
             "cloud": {"reconnect_min": 0.1, "reconnect_max": 0.5, "keepalive": 5},
         },
     )
@@ -65,9 +63,12 @@ def part(box: Box, kind: type[T]) -> T:
 
 
 def maintenance(box: Box) -> Maintenance:
-    maint = part(box, Scheduler).maintenance
-    assert isinstance(maint, Maintenance)
-    return maint
+    """The scheduler's maintenance, driven by the test: the scheduler's own thread is
+    stopped first (joined), so no tick of its own runs beside the test's."""
+    scheduler = part(box, Scheduler)
+    scheduler.stop()
+    assert scheduler.maintenance is not None
+    return scheduler.maintenance
 
 
 def statuses(sub: Subscription, want: str, timeout: float = 30.0) -> list[str]:

@@ -112,6 +112,21 @@ def test_disk_and_cloud_notices_on_change_only(
     sub.close()
 
 
+def test_a_link_still_connecting_at_the_first_check_is_not_called_down(
+    runtime: Runtime, clock: Clock
+) -> None:
+    cloud = FakeCloud()
+    cloud.connected = False  # the box has just started; the link is connecting
+    sub = runtime.subscribe()
+    maint = Maintenance(runtime, services=Services(cloud=cloud))
+    maint.check_cloud(clock.t)
+    assert maint.cloud_up is False
+    cloud.connected = True
+    maint.check_cloud(clock.t + 15)
+    assert statuses(sub) == ["cloud_link_up"]
+    sub.close()
+
+
 def test_a_failing_job_does_not_stop_the_others(runtime: Runtime, clock: Clock) -> None:
     class BrokenCache:
         def evict(self, max_bytes: int) -> None:
