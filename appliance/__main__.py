@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("panel-test", help="walk through every button, LED and relay")
     pt.add_argument("--config")
     pt.add_argument("--timeout", type=float, default=30.0, help="seconds to wait per press")
-    from appliance.cloud.console import add_console_parser
+    from appliance.remote_console import add_console_parser
 
     add_console_parser(sub)
     return p
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "panel-test":
             return cmd_panel_test(args)
         if args.command == "console":
-            from appliance.cloud.console import cmd_console
+            from appliance.remote_console import cmd_console
 
             return cmd_console(args)
     except ConfigError as exc:

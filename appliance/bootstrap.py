@@ -9,12 +9,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.pins import generate_pin, hash_pin
 from appliance.runtime import Runtime, Store
+from appliance.services import Services
 from appliance.store import FileStore
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,9 @@ AdapterFactory = Callable[["Box"], "Adapter | None"]
 class Box:
     config: Config
     runtime: Runtime
-    adapters: list[Any] = field(default_factory=list)
-    # Named services adapters offer each other through the composition root only
-    # (e.g. "library" for search, used by the console). Set by factories in build().
-    services: dict[str, Any] = field(default_factory=dict)
+    adapters: list[Adapter] = field(default_factory=list)
+    # what the parts offer each other, filled by the factories in build() as they run
+    services: Services = field(default_factory=Services)
     first_pin: str = ""  # shown on the screen page until staff change it
 
     def start(self) -> None:

@@ -17,11 +17,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from appliance.core import messages as m
 from appliance.core.model import ContentItem
 from appliance.runtime import Runtime
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ def display_name(filename: str) -> str:
 
 
 class ContentGallery:
-    """Adapter and service (`box.services["content"]`)."""
+    """Adapter and service (`box.services.content`)."""
 
     def __init__(
         self,
@@ -267,12 +270,12 @@ class ContentGallery:
         return removed
 
 
-def build_content(box: Any) -> ContentGallery:
+def build_content(box: Box) -> ContentGallery:
     section = box.config.section("content")
     gallery = ContentGallery(
         box.runtime,
         box.config.data_dir / "content",
         max_bytes=int(section.get("max_mb", DEFAULT_MAX_BYTES // 1048576)) * 1024 * 1024,
     )
-    box.services["content"] = gallery
+    box.services.content = gallery
     return gallery

@@ -2,25 +2,29 @@
 cache eviction, stale sessions, disk space and cloud link health. Problems and recoveries
 reach the consoles (and MQTT) as SYSTEM_STATUS notices.
 
-Other adapters take part through services they register on the box, used only if present:
-`services["cache"].evict(max_bytes)`, `services["sessions"].expire(now)`,
-`services["cloud"].connected` (a bool) and `services["ytdlp"]` (`due(local_datetime)`,
-`start_update(local_date)`: the daily yt-dlp update in its own thread).
+The other parts take part through the box's `Services`, read when a job runs (the console
+and the cloud link are built after the scheduler), each used only if that part runs here:
+`cache.evict(max_bytes)`, `sessions.expire(now)`, `cloud.connected` and `ytdlp`
+(`due(local_datetime)`, `start_update(local_date)`: the daily update in its own thread).
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from appliance.core import messages as m
 from appliance.runtime import Runtime
+from appliance.services import Services
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ class Maintenance:
         runtime: Runtime,
         *,
         data_dir: Path | None = None,
-        services: Mapping[str, Any] | None = None,
+        services: Services | None = None,
         log_retention_days: float = 90.0,
         cache_max_bytes: int = 2048 * 1024 * 1024,
         disk_low_bytes: int = 500 * 1024 * 1024,
@@ -50,13 +54,14 @@ class Maintenance:
     ) -> None:
         self.runtime = runtime
         self.data_dir = data_dir
-        self.services = services if services is not None else {}
+        self.services = services if services is not None else Services()
         self.log_retention_days = log_retention_days
         self.cache_max_bytes = cache_max_bytes
         self.disk_low_bytes = disk_low_bytes
         self.timezone = timezone
         self._disk_low: bool | None = None
         self._cloud_up: bool | None = None
+        self._said_no_cloud = False
         self.jobs = [
             Job("log_retention", 3600.0, self.prune_log),
             Job("cache_eviction", 3600.0, self.evict_cache),
@@ -67,7 +72,7 @@ class Maintenance:
         ]
 
     @classmethod
-    def for_box(cls, box: Any) -> Maintenance:
+    def for_box(cls, box: Box) -> Maintenance:
         section = box.config.section("scheduler")
         return cls(
             box.runtime,
@@ -107,14 +112,12 @@ class Maintenance:
             log.info("activity log: %s entries past retention removed", reply.result["removed"])
 
     def evict_cache(self, now: float) -> None:
-        cache = self.services.get("cache")
-        if cache is not None and hasattr(cache, "evict"):
-            cache.evict(self.cache_max_bytes)
+        if self.services.cache is not None:
+            self.services.cache.evict(self.cache_max_bytes)
 
     def expire_sessions(self, now: float) -> None:
-        sessions = self.services.get("sessions")
-        if sessions is not None and hasattr(sessions, "expire"):
-            sessions.expire(now)
+        if self.services.sessions is not None:
+            self.services.sessions.expire(now)
 
     def check_disk(self, now: float) -> None:
         if self.data_dir is None or not self.data_dir.exists():
@@ -125,17 +128,27 @@ class Maintenance:
             self.notice("disk_low" if low else "disk_ok", free_bytes=usage.free)
         self._disk_low = low
 
+    @property
+    def cloud_up(self) -> bool | None:
+        """The cloud link as this job last saw it; None: no link on this box (or not yet)."""
+        return self._cloud_up
+
     def check_cloud(self, now: float) -> None:
-        cloud = self.services.get("cloud")
-        up = getattr(cloud, "connected", None) if cloud is not None else None
-        if not isinstance(up, bool):
+        cloud = self.services.cloud
+        if cloud is None:
+            if not self._said_no_cloud:
+                log.info("cloud_link: this box has no cloud link; nothing to watch")
+                self._said_no_cloud = True
             return
-        if up != self._cloud_up and (not up or self._cloud_up is not None):
+        up = cloud.connected
+        # only a change from what this job saw before: at boot the link is still connecting,
+        # and it says itself when a connection fails
+        if self._cloud_up is not None and up != self._cloud_up:
             self.notice("cloud_link_up" if up else "cloud_link_down")
         self._cloud_up = up
 
     def update_ytdlp(self, now: float) -> None:
-        updater = self.services.get("ytdlp")
+        updater = self.services.ytdlp
         if updater is None:
             return
         local = datetime.fromtimestamp(now, ZoneInfo(self.timezone))

@@ -16,12 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.core import messages as m
 from appliance.core.model import State
 from appliance.core.schedule import InForce, Slot, in_force
 from appliance.runtime import Reply, Runtime
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Box
+    from appliance.maintenance import Maintenance
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ class Scheduler:
         timezone: str = "UTC",
         tick_every: float = 5.0,
         heartbeat_timeout: float = 15.0,
-        maintenance: Any = None,
+        maintenance: Maintenance | None = None,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
@@ -203,7 +207,7 @@ class Scheduler:
         return reply
 
 
-def build_scheduler(box: Any) -> Scheduler | None:
+def build_scheduler(box: Box) -> Scheduler | None:
     """Factory for bootstrap: the scheduler with the box's maintenance jobs."""
     from appliance.maintenance import Maintenance
 

@@ -11,9 +11,9 @@ MQTT:
 - `subscribe(maxsize, name) -> Subscription` whose `get(timeout)` returns
   `Published(rev, events, state)`, `Resync(rev, state)` or None, and `close()`.
 
-`services` is optional: `services["library"]` (search(query, limit) -> list[dict],
-preview_url(video_id), resolve_metadata(video_id) -> TrackInfo | None) powers search and
-preview; without it the console searches the state's playlists and queues.
+`services` (`appliance.services.Services`) is optional: its `library` powers search and
+preview (without it the console searches the state's playlists and queues), `content`,
+`backup`, `importer` and `ytdlp` their routes (503 without them).
 
 The sync hub (`web/hub.py`) must be started with `app.extensions["djamms"].hub.start()`
 (the console adapter and the test server do this) and stopped with `.stop()`.
@@ -26,12 +26,12 @@ reply_response) and `web.context.console()` for the runtime, config and services
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 from appliance.config import Config
+from appliance.services import Services
 
 
 def staff_reserve(config: Config) -> int:
@@ -42,7 +42,7 @@ def staff_reserve(config: Config) -> int:
 def create_app(
     runtime: Any,
     config: Config,
-    services: Mapping[str, Any] | None = None,
+    services: Services | None = None,
     first_pin: str = "",
 ) -> Flask:
     from web import api, auth_api, guards, live, pages
@@ -71,7 +71,7 @@ def create_app(
     app.extensions["djamms"] = Console(
         runtime=runtime,
         config=config,
-        services=services if services is not None else {},
+        services=services if services is not None else Services(),
         sessions=SessionStore(sessions_file),
         hub=SyncHub(
             runtime, max_clients=config.max_connections, staff_reserve=staff_reserve(config)

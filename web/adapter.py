@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from web import create_app, staff_reserve
 from web.auth import staff_environ
@@ -27,6 +27,7 @@ class WebConsole:
         self.box = box
         self.app = create_app(box.runtime, box.config, box.services)
         self.console = self.app.extensions["djamms"]
+        box.services.sessions = self.console.sessions  # the maintenance job expires them
         self.server: ConsoleServer | None = None
         self.mdns: MdnsAnnouncer | None = None
 
@@ -88,7 +89,7 @@ def _loopback(host: str) -> bool:
         return host.strip().lower() == "localhost"
 
 
-def build_console(box: Box) -> Any:
+def build_console(box: Box) -> WebConsole | None:
     """Factory for `bootstrap.default_adapters()`; `[web] enabled = false` turns it off."""
     if not box.config.section("web").get("enabled", True):
         return None

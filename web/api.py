@@ -158,7 +158,7 @@ def search_tracks(c: Console, query: str, limit: int) -> list[dict[str, Any]]:
     queues, one entry per video. `c` is passed in: the websocket's reader thread has no
     application context."""
     found: list[dict[str, Any]] = []
-    library = c.services.get("library")
+    library = c.services.library
     if library is not None:
         try:
             found = list(library.search(query, limit))
@@ -190,7 +190,7 @@ def preview() -> Response:
     video_id = request.args.get("videoId", "").strip()
     if not video_id or len(video_id) > 2048:
         raise ApiError("invalid_field", "videoId is required.")
-    library = console().services.get("library")
+    library = console().services.library
     url = library.preview_url(video_id) if library is not None else None
     if not url and video_id.startswith(("http://", "https://")):
         url = video_id

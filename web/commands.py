@@ -105,7 +105,7 @@ def execute(console: Console, path: str, body: Mapping[str, Any], actor: m.Actor
         extra = console.playlist_actions.get(str(body.get("action")))
         if extra is not None:
             return extra(body, actor)
-    msg = route.build(body, actor, Context(state, console.services.get("library")), kw)
+    msg = route.build(body, actor, Context(state, console.services.library), kw)
     try:
         return console.runtime.submit(msg, timeout=15.0)
     except TimeoutError:

@@ -18,7 +18,7 @@ FORM_HEADROOM = 64 * 1024  # multipart boundaries and the venueId field
 
 
 def gallery() -> ContentGallery:
-    service = console().services.get("content")
+    service = console().services.content
     if service is None:
         raise ApiError("unavailable", "The content gallery is not running on this box.", 503)
     return service

@@ -13,6 +13,7 @@ from flask import current_app
 from appliance.config import Config
 from appliance.core.messages import Actor
 from appliance.runtime import Reply
+from appliance.services import Services
 from web.hub import SyncHub
 from web.lockout import DeviceTokens, GuestLimiter, LoginLimiter
 from web.sessions import SessionStore
@@ -24,7 +25,7 @@ PlaylistAction = Callable[[Mapping[str, Any], Actor], Reply]
 class Console:
     runtime: Any  # the runtime-like interface documented in web/__init__.py
     config: Config
-    services: Mapping[str, Any]
+    services: Services
     sessions: SessionStore
     hub: SyncHub
     logins: LoginLimiter = field(default_factory=LoginLimiter)

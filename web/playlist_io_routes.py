@@ -17,9 +17,9 @@ from flask.blueprints import BlueprintSetupState
 from appliance.commands import check_venue
 from appliance.core.messages import Actor
 from appliance.core.views import playlist_view
-from appliance.library.importer import PlaylistImporter
-from appliance.library.playlist_formats import ImportRefused, to_json, to_m3u
+from appliance.playlist_files import ImportRefused, to_json, to_m3u
 from appliance.runtime import Reply
+from appliance.services import PlaylistImports
 from web.auth import staff_required
 from web.context import console
 from web.errors import ApiError
@@ -30,8 +30,8 @@ bp = Blueprint("playlist_io", __name__)
 IMPORT_WAIT = 25.0
 
 
-def _importer() -> PlaylistImporter:
-    service = console().services.get("importer")
+def _importer() -> PlaylistImports:
+    service = console().services.importer
     if service is None:
         raise ApiError("unavailable", "Playlist import is not running on this box.", 503)
     return service

@@ -175,8 +175,19 @@ class SessionStore:
             self._save()
         return gone
 
-    def _expire(self) -> None:
-        now = self._clock()
+    def expire(self, now: float | None = None) -> int:
+        """Drop the sessions past their time (the maintenance job, every few minutes), so
+        the file does not keep them; how many went."""
+        with self._lock:
+            before = len(self._sessions)
+            self._expire(now)
+            gone = before - len(self._sessions)
+        if gone:
+            self._save()
+        return gone
+
+    def _expire(self, now: float | None = None) -> None:
+        now = self._clock() if now is None else now
         dead = [k for k, s in self._sessions.items() if s.expires_at <= now]
         for k in dead:
             del self._sessions[k]

@@ -19,7 +19,7 @@ bp = Blueprint("system", __name__)
 
 
 def backups() -> Backups:
-    service = console().services.get("backup")
+    service = console().services.backup
     if service is None:
         raise ApiError("unavailable", "Backup is not available on this box.", 503)
     return service
@@ -61,7 +61,7 @@ def restore() -> Response:
 @staff_required
 def ytdlp_status() -> Response:
     """The yt-dlp the box runs and its daily update (`Updater.status()`), for the System tab."""
-    updater = console().services.get("ytdlp")
+    updater = console().services.ytdlp
     if updater is None:
         raise ApiError("unavailable", "yt-dlp updates are not available on this box.", 503)
     return jsonify(updater.status())

@@ -1,4 +1,4 @@
-"""Builds the library adapter and registers its services.
+"""Builds the library adapter and offers it to the others (`box.services`).
 
 `[library]` settings in the config file: `scan_every` (s, default 10), `attempts`
 (downloads tried per track, default 3), `backoff` (s before the second try, doubling,
@@ -58,9 +58,10 @@ def build_library(box: Box) -> LibraryService:
 
     updater = Updater(service.ytdlp_store, service.resolver, settings, notify=notify)
     service.resolver.on_outcome = updater.observe
-    box.services["ytdlp"] = updater
-    box.services["library"] = service
-    box.services["cache"] = service.cache
+    box.services.ytdlp = updater
+    box.services.library = service
+    box.services.media = service
+    box.services.cache = service.cache
     box.runtime.add_effect_sink(service.on_effects, "library")
     return service
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.core import messages as m
 from appliance.core.playlists import MAX_TRACKS
@@ -33,6 +33,9 @@ from appliance.library.playlist_formats import (
     scan_folder,
 )
 from appliance.runtime import Reply, Runtime
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,7 @@ def entry_track(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PlaylistImporter:
-    """Service (`box.services["importer"]`): runs imports on their own threads."""
+    """Service (`box.services.importer`): runs imports on their own threads."""
 
     def __init__(
         self,
@@ -287,7 +290,7 @@ class PlaylistImporter:
         self.runtime.post(m.SystemNotice(status=status, detail=body))
 
 
-def build_importer(box: Any) -> PlaylistImporter:
+def build_importer(box: Box) -> PlaylistImporter:
     importer = PlaylistImporter(box.runtime, media_dir=box.config.media_dir)
-    box.services["importer"] = importer
+    box.services.importer = importer
     return importer

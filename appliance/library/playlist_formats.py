@@ -10,50 +10,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.core.model import Playlist
 from appliance.library.local import MEDIA_SUFFIXES, LocalLibrary
+from appliance.playlist_files import YOUTUBE_ID, ImportRefused
+from appliance.playlist_files import ImportReport as ImportReport
+from appliance.playlist_files import to_json as to_json  # the library's import/export API
+from appliance.playlist_files import to_m3u as to_m3u
 
 MAX_LIST_BYTES = 20 * 1024 * 1024
-YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 PLAYLIST_ID = re.compile(r"^(PL|UU|LL|FL|RD|OL|OLAK5uy_)[A-Za-z0-9_-]{10,}$")
 LOCAL_ID = re.compile(r"^local-[0-9a-f]{11}$")  # appliance.library.local's ids
-JSON_FORMAT = "djamms-playlist"
-
-
-class ImportRefused(Exception):  # noqa: N818 - an outcome people see
-    """The whole import was refused (unreachable source, not a playlist, bad file)."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-@dataclass
-class ImportReport:
-    import_id: str
-    source: str
-    name: str = ""
-    playlist_id: str = ""
-    imported: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    playlist: Playlist | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "importId": self.import_id,
-            "source": self.source,
-            "name": self.name,
-            "playlistId": self.playlist_id,
-            "imported": self.imported,
-            "failedCount": len(self.failed),
-            "failed": self.failed[:500],
-        }
 
 
 # --- references: what a list line or entry names ---------------------------------------
@@ -92,13 +60,6 @@ def playlist_url(url_or_id: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ImportRefused("invalid_url", "Give a playlist address (http/https) or a playlist id.")
     return text
-
-
-def external_ref(video_id: str) -> str:
-    """How a track is written in an M3U file other players understand."""
-    if YOUTUBE_ID.match(video_id):
-        return f"https://www.youtube.com/watch?v={video_id}"
-    return video_id
 
 
 # --- sources ----------------------------------------------------------------------------
@@ -153,27 +114,6 @@ def parse_m3u(text: str, base_url: str = "") -> tuple[list[dict], list[dict]]:
         except ValueError as exc:
             failed.append({"line": n, "entry": line[:300], "reason": str(exc)})
     return tracks, failed
-
-
-def to_m3u(playlist: Playlist) -> str:
-    lines = ["#EXTM3U", f"#PLAYLIST:{playlist.name}"]
-    for t in playlist.tracks:
-        title = f"{t.artist} - {t.title}" if t.artist else t.title
-        lines.append(f"#EXTINF:{t.duration or -1},{title}")
-        lines.append(external_ref(t.video_id))
-    return "\n".join(lines) + "\n"
-
-
-def to_json(playlist: Playlist) -> dict[str, Any]:
-    keys = ("video_id", "title", "artist", "duration", "thumbnail")
-    return {
-        "format": JSON_FORMAT,
-        "version": 1,
-        "name": playlist.name,
-        "description": playlist.description,
-        "category": playlist.category,
-        "tracks": [{k: getattr(t, k) for k in keys} for t in playlist.tracks],
-    }
 
 
 def parse_json(data: Any) -> tuple[str, list[dict], list[dict]]:

@@ -1,5 +1,5 @@
 """`LibraryService`: the local library, the media cache and the resolver behind one small
-API. Registered as `box.services["library"]` (and its cache as `box.services["cache"]`).
+API. Offered as `box.services.library` and `.media` (and its cache as `.cache`).
 
 API for the console and the maintenance side (all thread-safe):
 

@@ -82,7 +82,7 @@ def build_player(box: Box) -> Mixer | StandInAdapter:
     section = config.section("player")
     mixer = Mixer(
         box.runtime.post,
-        box.services.get("library") or FileSource(),
+        box.services.media or FileSource(),
         deck_output(config),
         heartbeat_every=float(section.get("heartbeat_every", 5.0)),
         stall_timeout=float(section.get("stall_timeout", 8.0)),

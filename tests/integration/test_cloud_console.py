@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from appliance.cloud.console import RemoteConsole
 from appliance.cloud.link import MqttLink
+from appliance.remote_console import RemoteConsole
 from tests.integration.cloud_kit import VENUE_PASSWORD, link_settings
 from tests.support.mosquitto import Mosquitto, free_port
 from tests.support.server import STAFF_PIN, RunningBox, start_box, wait_until_serving

@@ -121,7 +121,7 @@ class Jukebox:
     @property
     def library(self) -> Any:
         assert self.box is not None
-        return self.box.services["library"]
+        return self.box.services.library
 
     @property
     def state(self) -> State:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def start_box(
     from web.adapter import build_console
 
     def register_services(box: Box) -> None:
-        box.services.update(services or {})
+        box.services = replace(box.services, **(services or {}))
 
     adapters = [register_services, build_player, build_console]
     box = build(box_config(data_dir, port, **changes), adapters=adapters)

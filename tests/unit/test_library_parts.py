@@ -149,8 +149,8 @@ def test_bootstrap_registers_library_services_and_picks_the_player(tmp_path: Pat
     config = Config(data_dir=tmp_path / "data", media_dir=tmp_path / "media", player="standin",
                     demo_media=False)  # fmt: skip
     box = build(config)
-    assert isinstance(box.services["library"], LibraryService)
-    assert box.services["cache"] is box.services["library"].cache
+    assert isinstance(box.services.library, LibraryService)
+    assert box.services.cache is box.services.library.cache
     names = [type(a).__name__ for a in box.adapters]
     assert names.index("LibraryService") < names.index("StandInAdapter")  # library first
     assert "Mixer" not in names
@@ -158,7 +158,7 @@ def test_bootstrap_registers_library_services_and_picks_the_player(tmp_path: Pat
     names = [type(a).__name__ for a in mpv_box.adapters]
     assert names.index("LibraryService") < names.index("Mixer") and "StandInAdapter" not in names
     mixer = next(a for a in mpv_box.adapters if type(a).__name__ == "Mixer")
-    assert mixer.source is mpv_box.services["library"]
+    assert mixer.source is mpv_box.services.library
 
 
 def test_settings_map_to_mpv_filters_and_properties() -> None:

@@ -11,6 +11,7 @@ import pytest
 from appliance.core import messages as m
 from appliance.maintenance import DAY, Maintenance
 from appliance.runtime import Runtime, Subscription
+from appliance.services import Services
 from appliance.store import MemoryStore
 
 T0 = 1_780_000_000.0
@@ -80,7 +81,7 @@ def test_jobs_run_when_due_and_use_services(runtime: Runtime, clock: Clock, tmp_
     maint = Maintenance(
         runtime,
         data_dir=tmp_path,
-        services={"cache": cache, "sessions": sessions, "cloud": cloud},
+        services=Services(cache=cache, sessions=sessions, cloud=cloud),
         cache_max_bytes=1234,
     )
     first = maint.run(clock.t)
@@ -96,7 +97,7 @@ def test_disk_and_cloud_notices_on_change_only(
 ) -> None:
     cloud = FakeCloud()
     sub = runtime.subscribe()
-    maint = Maintenance(runtime, data_dir=tmp_path, services={"cloud": cloud})
+    maint = Maintenance(runtime, data_dir=tmp_path, services=Services(cloud=cloud))
     maint.check_cloud(clock.t)
     maint.check_disk(clock.t)
     assert statuses(sub) == []  # healthy at start: nothing to say
@@ -111,13 +112,28 @@ def test_disk_and_cloud_notices_on_change_only(
     sub.close()
 
 
+def test_a_link_still_connecting_at_the_first_check_is_not_called_down(
+    runtime: Runtime, clock: Clock
+) -> None:
+    cloud = FakeCloud()
+    cloud.connected = False  # the box has just started; the link is connecting
+    sub = runtime.subscribe()
+    maint = Maintenance(runtime, services=Services(cloud=cloud))
+    maint.check_cloud(clock.t)
+    assert maint.cloud_up is False
+    cloud.connected = True
+    maint.check_cloud(clock.t + 15)
+    assert statuses(sub) == ["cloud_link_up"]
+    sub.close()
+
+
 def test_a_failing_job_does_not_stop_the_others(runtime: Runtime, clock: Clock) -> None:
     class BrokenCache:
         def evict(self, max_bytes: int) -> None:
             raise OSError("card removed")
 
     sessions = FakeSessions()
-    maint = Maintenance(runtime, services={"cache": BrokenCache(), "sessions": sessions})
+    maint = Maintenance(runtime, services=Services(cache=BrokenCache(), sessions=sessions))
     ran = maint.run(clock.t)
     assert "cache_eviction" not in ran and "stale_sessions" in ran and sessions.calls
 
@@ -139,7 +155,7 @@ class FakeUpdater:
 
 def test_the_ytdlp_update_starts_in_its_local_hour(runtime: Runtime, clock: Clock) -> None:
     updater = FakeUpdater(hour=4)
-    maint = Maintenance(runtime, services={"ytdlp": updater}, timezone="Europe/Berlin")
+    maint = Maintenance(runtime, services=Services(ytdlp=updater), timezone="Europe/Berlin")
     # 02:30 UTC on 2026-12-03 is 03:30 in Berlin: not yet; an hour later it is 04:30
     at = datetime(2026, 12, 3, 2, 30, tzinfo=UTC).timestamp()
     maint.run(at)

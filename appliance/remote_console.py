@@ -4,6 +4,9 @@ The same app as the LAN console (`web.create_app`), backed by a `RemoteVenue` in
 the box's runtime, with its own staff login (its own PIN). Windows on it and on the LAN
 console converge: both render the venue's state, one from the runtime, one from the
 retained topics the venue publishes.
+
+A composition, like `appliance.bootstrap`: it joins two adapters (the cloud side's
+`RemoteVenue` and the web console), so it lives beside the composition root, not in either.
 """
 
 from __future__ import annotations

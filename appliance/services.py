@@ -1,0 +1,86 @@
+"""What the box's parts offer each other, typed. The composition root
+(`appliance/bootstrap.py`) fills one `Services` while it builds the box; a part reads only
+the fields it uses. Each field is a port (a Protocol), so a part depends on what a service
+does, never on the adapter that does it; a field left None means that part is not running
+on this box (the console answers 503, the maintenance job skips it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from appliance.core.messages import Actor
+from appliance.core.model import TrackInfo
+from appliance.playlist_files import ImportReport
+
+if TYPE_CHECKING:  # parts with no stand-in: their own classes
+    from appliance.backup import Backups
+    from appliance.content import ContentGallery
+
+
+class Library(Protocol):
+    """Search, preview and track details (console search, requests, the cloud desk)."""
+
+    def search(self, query: str, limit: int = 20) -> list[dict[str, Any]]: ...
+
+    def preview_url(self, video_id: str) -> str | None: ...
+
+    def resolve_metadata(self, video_id: str) -> TrackInfo | None: ...
+
+
+class MediaSource(Protocol):
+    """Local files for the player (the library's resolver and cache)."""
+
+    def locate(self, video_id: str) -> Path | None: ...
+
+    def fetch(self, video_id: str, done: Callable[[Path | None, str], None]) -> None: ...
+
+    def discard(self, video_id: str, reason: str) -> None: ...
+
+
+class MediaCache(Protocol):
+    def evict(self, max_bytes: int) -> int: ...
+
+
+class YtdlpUpdates(Protocol):
+    """The daily yt-dlp self-update: when it is due, starting it, what it did."""
+
+    def due(self, local_now: datetime) -> bool: ...
+
+    def start_update(self, local_date: str = "") -> bool: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
+class PlaylistImports(Protocol):
+    """Playlist imports on their own threads; the future raises `ImportRefused`."""
+
+    def start_import(self, actor: Actor, **source: Any) -> tuple[str, Future[ImportReport]]: ...
+
+
+class SessionExpiry(Protocol):
+    """The console's sessions: drop those past their time (and write the file)."""
+
+    def expire(self, now: float | None = None) -> int: ...
+
+
+class CloudLink(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+
+@dataclass
+class Services:
+    library: Library | None = None
+    media: MediaSource | None = None  # the player's files; the library when it runs
+    cache: MediaCache | None = None
+    ytdlp: YtdlpUpdates | None = None
+    content: ContentGallery | None = None
+    backup: Backups | None = None
+    importer: PlaylistImports | None = None
+    sessions: SessionExpiry | None = None  # set by the LAN console
+    cloud: CloudLink | None = None  # set when a broker is configured
