@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from appliance.core.loudness import Loudness
 from appliance.core.messages import Actor
 from appliance.core.model import TrackInfo
 from appliance.playlist_files import ImportReport
@@ -40,6 +41,12 @@ class MediaSource(Protocol):
     def fetch(self, video_id: str, done: Callable[[Path | None, str], None]) -> None: ...
 
     def discard(self, video_id: str, reason: str) -> None: ...
+
+
+class LoudnessSource(Protocol):
+    """Each track's measured loudness (None until measured), for normalisation."""
+
+    def loudness(self, video_id: str) -> Loudness | None: ...
 
 
 class MediaCache(Protocol):
@@ -77,6 +84,7 @@ class CloudLink(Protocol):
 class Services:
     library: Library | None = None
     media: MediaSource | None = None  # the player's files; the library when it runs
+    loudness: LoudnessSource | None = None  # the library's measurements
     cache: MediaCache | None = None
     ytdlp: YtdlpUpdates | None = None
     content: ContentGallery | None = None

@@ -110,6 +110,8 @@ class PlayerSettings:
     )
     app_name: str = "DJAMMS"
     fade_out_time: int = 5  # seconds, FADE_OUT_STOP
+    loudness_normalization: bool = True  # every track played at loudness_target
+    loudness_target: int = -16  # LUFS
 
 
 @dataclass(frozen=True)

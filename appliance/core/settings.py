@@ -8,6 +8,7 @@ from typing import Any
 
 from appliance.core import messages as m
 from appliance.core.engine import Step, handles, require_staff
+from appliance.core.loudness import TARGET_RANGE
 from appliance.core.model import DISPLAY_SLIDERS, EQ_BANDS, REPEAT_MODES, RequestRules, frozen_map
 from appliance.core.outputs import ApplySettings, Rejected
 from appliance.core.ui_commands import toggle_shuffle
@@ -81,6 +82,8 @@ SIMPLE: dict[str, Callable[[str, Any], Any]] = {
     "app_name": _text(64),
     "repeat_mode": _choice(REPEAT_MODES),
     "fade_out_time": _int(1, 60),
+    "loudness_normalization": _bool,
+    "loudness_target": _int(*TARGET_RANGE),
 }
 OBJECTS = {
     "eq_settings": _object(EQ_BANDS, _eq_gain),

@@ -46,6 +46,7 @@ def build_library(box: Box) -> LibraryService:
         workers=int(section.get("workers", 2)),
         ytdlp_dir=Path(section.get("ytdlp_dir") or config.data_dir / "ytdlp"),
         extractor_args=_extractor_args(section),
+        loudness_file=config.data_dir / "loudness.json",
     )
     try:
         settings = UpdateSettings.from_section(section)
@@ -61,6 +62,7 @@ def build_library(box: Box) -> LibraryService:
     box.services.ytdlp = updater
     box.services.library = service
     box.services.media = service
+    box.services.loudness = service
     box.services.cache = service.cache
     box.runtime.add_effect_sink(service.on_effects, "library")
     return service

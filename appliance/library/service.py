@@ -10,6 +10,8 @@ API for the console and the maintenance side (all thread-safe):
   query that is not text (1-200 characters) or a limit outside 1-50.
 - `preview_url(video_id) -> str | None`: a web address to preview the track (YouTube's
   embed page for a YouTube id, the URL itself for an http(s) id), None for box-only media.
+- `loudness(video_id) -> Loudness | None`: the track's integrated loudness and true peak,
+  measured once in the background (`LoudnessMeter`) when it enters the cache or library.
 - `local_path(video_id) -> Path | None`: the file on the box (library or cache), if any.
 - `resolve_metadata(video_id) -> TrackInfo | None`: from the library or cache, else asked
   of yt-dlp (None when unknown or offline).
@@ -33,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from appliance.core import messages as m
+from appliance.core.loudness import Loudness
 from appliance.core.model import State, TrackInfo
 from appliance.core.outputs import Effect, PlayTrack, Prefetch
 from appliance.library.cache import MediaCache
 from appliance.library.demo import make_demo_media
 from appliance.library.fetcher import Done, Fetcher, FetchResult
 from appliance.library.local import LocalLibrary
+from appliance.library.loudness import LoudnessBook, LoudnessMeter
 from appliance.library.resolver import ResolveError, Resolver, source_url
 from appliance.library.ytdlp_env import EnvStore, YtdlpRunner
 
@@ -65,6 +69,7 @@ class LibraryService:
         workers: int = 2,
         ytdlp_dir: Path | None = None,
         extractor_args: Mapping[str, Any] | None = None,
+        loudness_file: Path | None = None,
     ) -> None:
         self._post = post
         self.library = LocalLibrary(media_dir)
@@ -77,6 +82,9 @@ class LibraryService:
             extractor_args=dict(extractor_args or {}),
         )  # fmt: skip
         self.fetcher = Fetcher(self._download, self._fetched, workers=workers)
+        # Not inside the cache folder: the cache removes files it does not know.
+        book = loudness_file or cache_dir.with_name(cache_dir.name + "-loudness.json")
+        self.meter = LoudnessMeter(LoudnessBook(book))
         self.demo_media = demo_media
         self.scan_every = scan_every
         self.scanned = threading.Event()  # set after each completed scan
@@ -92,6 +100,7 @@ class LibraryService:
     def start(self) -> None:
         self.cache.open()
         self.fetcher.start()
+        self.meter.start()
         with self._lock:
             self._started = True
             early, self._early = self._early, []
@@ -106,6 +115,7 @@ class LibraryService:
             self._thread.join(timeout=30)
             self._thread = None
         self.fetcher.stop()
+        self.meter.stop()
 
     def _watch(self) -> None:
         """Demo media if the folder is empty, a first scan, then rescans on change."""
@@ -121,6 +131,10 @@ class LibraryService:
 
     def rescan(self) -> list[TrackInfo]:
         tracks = self.library.scan()
+        for track in tracks:  # measured once: the book keeps what it already has
+            local = self.library.get(track.video_id)
+            if local is not None:
+                self.meter.loudness(track.video_id, local.path)
         log.info("library: %d tracks in %s", len(tracks), self.library.root)
         self._post(m.LibraryScanned(tracks=tuple(tracks), actor=LIBRARY))
         self.scanned.set()
@@ -140,6 +154,11 @@ class LibraryService:
             done(path, "")
             return
         self.fetcher.request(video_id, urgent=True, done=done)
+
+    def loudness(self, video_id: str) -> Loudness | None:
+        """The track's measured loudness; None (and measured soon) when not yet known."""
+        path = self.locate(video_id)
+        return self.meter.loudness(video_id, path) if path is not None else None
 
     def discard(self, video_id: str, reason: str) -> None:
         """A cached file that failed to play is dropped, so the next try downloads anew."""
@@ -222,6 +241,7 @@ class LibraryService:
         self._progress_at.pop(result.video_id, None)
         if result.path is not None and result.track is not None:
             self._described.add(result.video_id)
+            self.meter.request(result.video_id, result.path)
             self._post(m.TrackResolved(track=result.track, cached=True, actor=LIBRARY))
             return
         if self._stopping.is_set():

@@ -25,6 +25,7 @@ import mpv
 
 log = logging.getLogger(__name__)
 
+VOLUME_MAX = 160.0
 END_REASONS = {0: "eof", 1: "restarted", 2: "aborted", 3: "quit", 4: "error", 5: "redirect"}
 
 
@@ -53,7 +54,8 @@ class DeckOutput:
             "hwdec": self.hwdec,
             "demuxer_max_bytes": "32MiB",
             "demuxer_max_back_bytes": "8MiB",
-            "volume_max": 100,
+            # Room for loudness normalisation's boost: +12 dB is 158 on the cubic scale.
+            "volume_max": VOLUME_MAX,
             "force_window": "no",
         }
         if self.audio != "auto":
@@ -94,6 +96,7 @@ class MpvDeck:
         self.queued: Path | None = None  # appended to this deck's playlist, plays next
         self.gain = 0.0
         self.master = 100.0
+        self.trim = 1.0  # the track's loudness normalisation, linear amplitude
         self.muted = False
         self._lock = threading.Lock()
         self._observe()
@@ -230,14 +233,20 @@ class MpvDeck:
         self.mpv.pause = True
         self.mpv.command("stop")
 
-    def set_level(self, gain: float | None = None, master: float | None = None) -> None:
-        """Gain is linear amplitude 0..1; master is 0..100 on mpv's (cubic) volume scale,
-        so the product is what is heard: volume = master * cbrt(gain)."""
+    def set_level(
+        self, gain: float | None = None, master: float | None = None, trim: float | None = None
+    ) -> None:
+        """Gain is linear amplitude 0..1 (the crossfade), trim the track's normalisation
+        (linear, may boost); master is 0..100 on mpv's (cubic) volume scale, so the product
+        is what is heard: volume = master * cbrt(gain * trim)."""
         if gain is not None:
             self.gain = min(1.0, max(0.0, gain))
         if master is not None:
             self.master = min(100.0, max(0.0, master))
-        self.mpv.volume = self.master * self.gain ** (1.0 / 3.0)
+        if trim is not None:
+            self.trim = max(0.0, trim)
+        volume = self.master * (self.gain * self.trim) ** (1.0 / 3.0)
+        self.mpv.volume = min(VOLUME_MAX, volume)
 
     def set_mute(self, muted: bool) -> None:
         if muted != self.muted:

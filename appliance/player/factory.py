@@ -86,6 +86,7 @@ def build_player(box: Box) -> Mixer | StandInAdapter:
         deck_output(config),
         heartbeat_every=float(section.get("heartbeat_every", 5.0)),
         stall_timeout=float(section.get("stall_timeout", 8.0)),
+        loudness=box.services.loudness.loudness if box.services.loudness else None,
     )
     box.runtime.add_effect_sink(mixer, "mixer")
     return mixer

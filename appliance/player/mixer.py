@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.core import messages as m
+from appliance.core.loudness import Loudness, db_to_amplitude, track_gain_db
 from appliance.core.model import PlayerSettings, QueueItem, State
 from appliance.core.outputs import (
     ApplySettings,
@@ -71,6 +72,7 @@ class Mixer:
         stall_timeout: float = 8.0,
         volume_latency: float = VOLUME_LATENCY,
         deck_factory: Callable[[str, DeckOutput, Any], MpvDeck] = MpvDeck,
+        loudness: Callable[[str], Loudness | None] | None = None,
     ) -> None:
         self.post = post
         self.source = source
@@ -81,6 +83,7 @@ class Mixer:
         self.stall_timeout = stall_timeout
         self.volume_latency = volume_latency
         self._deck_factory = deck_factory
+        self._loudness = loudness  # None: no library to measure tracks, so no normalisation
         self.settings = PlayerSettings()
         self.transport = "stopped"
         self.slots: list[Slot] = []
@@ -244,7 +247,7 @@ class Mixer:
         target.play_id, target.video_id = effect.play_id, effect.item.video_id
         target.started = target.end_reported = False
         target.position = effect.start_at
-        target.deck.set_level(gain=0.0)
+        target.deck.set_level(gain=0.0, trim=self.trim_for(target.video_id))
         outgoing = live if live is not None and live is not target else None
         self.live = target
         playing = outgoing is not None and not outgoing.deck.paused and outgoing.deck.loaded
@@ -297,6 +300,7 @@ class Mixer:
         slot.play_id, slot.video_id = slot.next_play_id, slot.next_video_id
         slot.next_play_id = slot.next_video_id = ""
         slot.started, slot.end_reported, slot.position = True, False, 0.0
+        slot.deck.set_level(trim=self.trim_for(slot.video_id))
         slot.deck.drop_finished()
         self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
 
@@ -324,6 +328,17 @@ class Mixer:
         slot.stop_after_ramp = True
         slot.end_reported = True
 
+    def trim_for(self, video_id: str) -> float:
+        """The track's loudness normalisation as a linear amplitude (1.0: none)."""
+        if self._loudness is None or not video_id:
+            return 1.0
+        measured = self._loudness(video_id)
+        settings = self.settings
+        gain = track_gain_db(
+            measured, settings.loudness_target, enabled=settings.loudness_normalization
+        )
+        return db_to_amplitude(gain)
+
     def apply_settings(self, settings: PlayerSettings) -> None:
         self.settings = settings
         af = audio_filters(settings)
@@ -332,7 +347,7 @@ class Mixer:
             video.update(window_properties(settings))
         for slot in self.slots:
             deck = slot.deck
-            deck.set_level(master=settings.master_volume)
+            deck.set_level(master=settings.master_volume, trim=self.trim_for(slot.video_id))
             deck.set_mute(settings.is_muted)
             if af != self.af:
                 deck.set_property("af", af)

@@ -213,3 +213,25 @@ def test_client_resyncs_on_a_gap_and_a_lost_answer_is_not_a_second_tap(
         assert len(queued) == 1
     finally:
         box.stop()
+
+
+def test_even_loudness_is_switched_in_one_window_and_shown_in_the_other(
+    browser: Browser, tmp_path: Path
+) -> None:
+    box: BoxProcess = start_box_process(tmp_path / "data", media=TRACKS)
+    try:
+        api = Api(box.url).login()
+        a, b = staff_window(browser, box.url), staff_window(browser, box.url)
+        for page in (a, b):
+            page.click('[data-tab="settings"]')
+            expect(page.locator("#loudness")).to_be_checked(timeout=WAIT)  # on by default
+            expect(page.locator("#loudness-target-val")).to_have_text("-16", timeout=WAIT)
+        a.uncheck("#loudness")
+        expect(b.locator("#loudness")).not_to_be_checked(timeout=WAIT)
+        api.cmd("/api/settings/update", {"setting": "loudness_target", "value": -23})
+        for page in (a, b):
+            expect(page.locator("#loudness-target-val")).to_have_text("-23", timeout=WAIT)
+        settings = api.state()["venue"]["player_settings"]
+        assert settings["loudness_normalization"] is False and settings["loudness_target"] == -23
+    finally:
+        box.stop()

@@ -288,6 +288,8 @@
     DISPLAY.forEach((k) => slider($('disp-' + k), (v) => setting('display_sliders', { [k]: v })));
     slider($('fade'), (v) => setting('fade_out_time', v));
     $('compressor').addEventListener('change', () => setting('dynamic_compressor_enabled', $('compressor').checked));
+    $('loudness').addEventListener('change', () => setting('loudness_normalization', $('loudness').checked));
+    slider($('loudness-target'), (v) => setting('loudness_target', v));
     $('requests-open').addEventListener('change', () => setting('request_rules', { requests_open: $('requests-open').checked }));
     $('max-pending').addEventListener('change', () => setting('request_rules', { max_pending_per_user: Number($('max-pending').value) }));
     $('venue-input').addEventListener('change', () => setting('venue_name', $('venue-input').value));
@@ -300,6 +302,8 @@
     DISPLAY.forEach((k) => setIfIdle($('disp-' + k), (s.display_sliders || {})[k] || 0));
     setIfIdle($('fade'), s.fade_out_time); $('fade-val').textContent = s.fade_out_time;
     $('compressor').checked = s.dynamic_compressor_enabled;
+    $('loudness').checked = s.loudness_normalization;
+    setIfIdle($('loudness-target'), s.loudness_target); $('loudness-target-val').textContent = s.loudness_target;
     $('requests-open').checked = v.request_rules.requests_open;
     setIfIdle($('max-pending'), v.request_rules.max_pending_per_user);
     setIfIdle($('venue-input'), v.venue_name);

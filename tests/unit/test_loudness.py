@@ -1,0 +1,106 @@
+"""Loudness normalisation's gain rule and the library's measuring parts (real ffmpeg)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from appliance.core.loudness import (
+    MAX_BOOST_DB,
+    PEAK_CEILING_DBTP,
+    Loudness,
+    db_to_amplitude,
+    track_gain_db,
+)
+from appliance.library.loudness import LoudnessBook, LoudnessMeter, MeasureError, measure
+
+
+def test_gain_brings_a_track_to_the_target() -> None:
+    assert track_gain_db(Loudness(-8.0, -1.5), -16) == pytest.approx(-8.0)
+    assert track_gain_db(Loudness(-20.0, -10.0), -16) == pytest.approx(4.0)
+
+
+def test_boost_is_capped_and_the_true_peak_kept_under_the_ceiling() -> None:
+    assert track_gain_db(Loudness(-40.0, -30.0), -16) == pytest.approx(MAX_BOOST_DB)
+    # -24 LUFS wants +8 dB, but its peak at -3 dBTP may rise only to the ceiling.
+    gain = track_gain_db(Loudness(-24.0, -3.0), -16)
+    assert gain == pytest.approx(PEAK_CEILING_DBTP - -3.0)
+
+
+def test_unmeasured_tracks_play_quieter_never_louder_than_a_loud_master() -> None:
+    gain = track_gain_db(None, -16)
+    assert gain < 0
+    assert gain <= track_gain_db(Loudness(-9.0, -0.5), -16)
+
+
+def test_off_or_silence_means_no_gain() -> None:
+    assert track_gain_db(Loudness(-30.0, -20.0), -16, enabled=False) == 0.0
+    assert track_gain_db(None, -16, enabled=False) == 0.0
+    assert track_gain_db(Loudness(-70.0, -120.0), -16) == 0.0
+    assert db_to_amplitude(-6.0206) == pytest.approx(0.5, rel=1e-4)
+
+
+def _stereo_tone(path: Path, amplitude: float, seconds: float = 3.0) -> Path:
+    tone = f"{amplitude}*sin(2*PI*1000*t)"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", f"aevalsrc={tone}|{tone}:s=48000:d={seconds}", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("lufs", [-28.0, -16.0, -8.0])
+def test_measure_reads_integrated_loudness_and_true_peak(tmp_path: Path, lufs: float) -> None:
+    # A 1 kHz sine on both channels at amplitude A: 20*log10(A) LUFS (BS.1770's offset is
+    # chosen so), and its true peak is the amplitude itself.
+    path = _stereo_tone(tmp_path / "tone.wav", 10 ** (lufs / 20))
+    found = measure(path)
+    assert found.integrated_lufs == pytest.approx(lufs, abs=0.5)
+    assert found.true_peak_dbtp == pytest.approx(lufs, abs=0.5)
+
+
+def test_measure_refuses_a_file_without_sound(tmp_path: Path) -> None:
+    bad = tmp_path / "not-audio.wav"
+    bad.write_bytes(b"RIFF nonsense")
+    with pytest.raises(MeasureError):
+        measure(bad)
+
+
+def test_book_keeps_figures_across_restarts_and_forgets_a_replaced_file(tmp_path: Path) -> None:
+    path = tmp_path / "loudness.json"
+    book = LoudnessBook(path)
+    book.put("vid-1", 1000, Loudness(-12.5, -1.25))
+    again = LoudnessBook(path)
+    assert again.get("vid-1", 1000) == Loudness(-12.5, -1.25)
+    assert again.get("vid-1", 1001) is None  # same id, another file: measure again
+    path.write_text("{not json")
+    assert len(LoudnessBook(path)) == 0  # a damaged book is started afresh, not fatal
+
+
+def test_meter_measures_in_the_background_once(tmp_path: Path) -> None:
+    seen: list[str] = []
+    done = threading.Event()
+
+    def measured(video_id: str, _: Loudness) -> None:
+        seen.append(video_id)
+        done.set()
+
+    meter = LoudnessMeter(LoudnessBook(tmp_path / "book.json"), measured=measured)
+    track = _stereo_tone(tmp_path / "t.wav", 0.1)
+    assert meter.loudness("t", track) is None  # not measured yet: queued
+    meter.request("t", track)  # already queued: not twice
+    assert meter.pending() == 1
+    meter.start()
+    try:
+        assert done.wait(60), "never measured"
+        found = meter.loudness("t", track)
+        assert found is not None and found.integrated_lufs == pytest.approx(-20.0, abs=0.5)
+        meter.request("t", track)  # known now: the worker skips it
+        meter.request("gone", tmp_path / "missing.wav")  # evicted before its turn: skipped
+    finally:
+        meter.stop()
+    assert seen == ["t"] and meter.failures == 0
