@@ -249,6 +249,10 @@ def _preferences(body: Mapping[str, Any], actor: m.Actor, ctx: Context, kw: dict
     return m.UpdatePreferences(user_id=user_id, preferences=prefs, **kw)
 
 
+def _announce(body: Mapping[str, Any], actor: m.Actor, ctx: Context, kw: dict) -> m.Message:
+    return m.PlayAnnouncement(content_id=req_str(body, "contentId", 100), **kw)
+
+
 ROUTES: dict[str, Route] = {
     "/api/ui/command": Route(_ui_command, "staff"),
     "/api/settings/update": Route(_setting, "staff"),
@@ -260,6 +264,7 @@ ROUTES: dict[str, Route] = {
     "/api/playlist/manage": Route(_playlist, "staff"),
     "/api/schedule/update": Route(_schedule, "staff"),
     "/api/user/preferences": Route(_preferences, "guest"),
+    "/api/announcement/play": Route(_announce, "staff"),
 }
 
 
@@ -387,6 +392,8 @@ def command_for(msg: m.Message) -> tuple[str, dict[str, Any]] | None:
                 "preferences": to_data(msg.preferences),
             },
         )
+    elif isinstance(msg, m.PlayAnnouncement):
+        path, body = "/api/announcement/play", {"contentId": msg.content_id}
     else:
         return None
     return path, {**body, **_guard_fields(msg)}

@@ -61,8 +61,22 @@ def sniff(head: bytes) -> Sniffed | None:
         return Sniffed("image", "image/gif", ".gif")
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return Sniffed("image", "image/webp", ".webp")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return Sniffed("audio", "audio/wav", ".wav")
+    if head.startswith(b"fLaC"):
+        return Sniffed("audio", "audio/flac", ".flac")
+    if head.startswith(b"OggS"):
+        return Sniffed("audio", "audio/ogg", ".ogg")
+    if head.startswith(b"ID3") or (
+        len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 in (0xE2, 0xE4, 0xE6)
+    ):
+        return Sniffed("audio", "audio/mpeg", ".mp3")  # MPEG audio frame sync, layer I-III
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return Sniffed("audio", "audio/aac", ".aac")  # ADTS: the sync with layer 0
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in (b"M4A ", b"M4B "):
+            return Sniffed("audio", "audio/mp4", ".m4a")
         if brand == b"qt  ":
             return Sniffed("video", "video/quicktime", ".mov")
         return Sniffed("video", "video/mp4", ".mp4")
@@ -78,6 +92,8 @@ SHOWN_TYPES = {
     "image/jpeg": "image", "image/png": "image", "image/gif": "image", "image/webp": "image",
     "video/mp4": "video", "video/quicktime": "video", "video/webm": "video",
     "video/x-matroska": "video",
+    "audio/wav": "audio", "audio/flac": "audio", "audio/ogg": "audio", "audio/mpeg": "audio",
+    "audio/aac": "audio", "audio/mp4": "audio",
 }  # fmt: skip
 CONTENT_ID = re.compile(r"c[0-9a-f]{16}")
 
@@ -230,8 +246,13 @@ class ContentGallery:
         vf = f"scale={THUMB_WIDTH}:-2"
         if kind.kind == "video":
             vf = "thumbnail," + vf
+        elif kind.kind == "audio":  # a clip's picture is its waveform (and proves it decodes)
+            vf = f"showwavespic=s={THUMB_WIDTH}x{THUMB_WIDTH * 9 // 16}:colors=white"
         cmd = [self.ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(src)]
-        cmd += ["-frames:v", "1", "-vf", vf, "-f", "image2", str(dst)]
+        if kind.kind == "audio":
+            cmd += ["-filter_complex", vf, "-frames:v", "1", "-f", "image2", str(dst)]
+        else:
+            cmd += ["-frames:v", "1", "-vf", vf, "-f", "image2", str(dst)]
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:

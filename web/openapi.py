@@ -64,6 +64,7 @@ BODIES: dict[str, dict[str, Any]] = {
         ("command",), command={"enum": list(UI_COMMANDS)}, value=ANY, playId=TEXT
     ),
     "/api/settings/update": _obj(("setting", "value"), setting=TEXT, value=ANY),
+    "/api/announcement/play": _obj(("contentId",), contentId=TEXT),
     "/api/queue/add": _obj(
         ("videoId",),
         videoId={"type": "string", "minLength": 1, "maxLength": 2048},

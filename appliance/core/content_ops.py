@@ -13,7 +13,7 @@ from appliance.core.model import frozen_map
 from appliance.core.outputs import Rejected
 
 MAX_ITEMS = 1000
-KINDS = ("image", "video")
+KINDS = ("image", "video", "audio")
 
 
 @handles(m.AddContent)

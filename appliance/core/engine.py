@@ -170,6 +170,7 @@ def _load_handlers() -> None:
     global _loaded
     if not _loaded:
         from appliance.core import (  # noqa: F401
+            announcements,
             content_ops,
             players,
             playlists,

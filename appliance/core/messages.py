@@ -263,7 +263,22 @@ class SystemNotice(Message):
     detail: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
 
-# --- content gallery, maintenance, restore ----------------------------------------------
+# --- content gallery, announcements, maintenance, restore --------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlayAnnouncement(Message):
+    """Staff play an audio clip from the gallery over the music, which ducks under it."""
+
+    content_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncementFinished(Message):
+    """The player: the clip ended (`reason` eof, error or stopped); the music comes back."""
+
+    content_id: str
+    reason: str = "eof"
 
 
 @dataclass(frozen=True, kw_only=True)

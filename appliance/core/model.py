@@ -112,6 +112,7 @@ class PlayerSettings:
     fade_out_time: int = 5  # seconds, FADE_OUT_STOP
     loudness_normalization: bool = True  # every track played at loudness_target
     loudness_target: int = -16  # LUFS
+    duck_db: int = 12  # how far the music drops under an announcement
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ class ContentItem:
     filename: str
     mime_type: str
     size: int = 0
-    kind: str = "image"  # image|video
+    kind: str = "image"  # image|video|audio (audio: announcements)
     thumbnail: str = ""
     uploaded_by: str = ""
     created_at: str = ""

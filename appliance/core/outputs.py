@@ -98,6 +98,14 @@ class FadeOutStop(Effect):
 
 
 @dataclass(frozen=True)
+class Announce(Effect):
+    """Play a gallery clip over the music, the music ducked by `duck_db` meanwhile."""
+
+    content_id: str
+    duck_db: float
+
+
+@dataclass(frozen=True)
 class EmergencyStop(Effect):
     pass
 

@@ -84,6 +84,7 @@ SIMPLE: dict[str, Callable[[str, Any], Any]] = {
     "fade_out_time": _int(1, 60),
     "loudness_normalization": _bool,
     "loudness_target": _int(*TARGET_RANGE),
+    "duck_db": _int(0, 40),
 }
 OBJECTS = {
     "eq_settings": _object(EQ_BANDS, _eq_gain),

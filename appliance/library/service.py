@@ -42,7 +42,7 @@ from appliance.library.cache import MediaCache
 from appliance.library.demo import make_demo_media
 from appliance.library.fetcher import Done, Fetcher, FetchResult
 from appliance.library.local import LocalLibrary
-from appliance.library.loudness import LoudnessBook, LoudnessMeter
+from appliance.library.loudness import LoudnessBook, LoudnessMeter, MeasureError, measure
 from appliance.library.resolver import ResolveError, Resolver, source_url
 from appliance.library.ytdlp_env import EnvStore, YtdlpRunner
 
@@ -159,6 +159,20 @@ class LibraryService:
         """The track's measured loudness; None (and measured soon) when not yet known."""
         path = self.locate(video_id)
         return self.meter.loudness(video_id, path) if path is not None else None
+
+    def measure_now(self, key: str, path: Path) -> Loudness | None:
+        """A short clip's loudness, measured at once if not known (an announcement waits
+        for it: a few hundred ms), None if it cannot be measured."""
+        try:
+            size = path.stat().st_size
+            found = self.meter.book.get(key, size)
+            if found is None:
+                found = measure(path)
+                self.meter.book.put(key, size, found)
+        except (OSError, MeasureError) as exc:
+            log.warning("loudness of %s not measured: %s", key, exc)
+            return None
+        return found
 
     def discard(self, video_id: str, reason: str) -> None:
         """A cached file that failed to play is dropped, so the next try downloads anew."""

@@ -75,6 +75,13 @@ def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> Dec
     )
 
 
+def _clip_file(box: Box, content_id: str) -> Path | None:
+    """An announcement's file: the gallery item's media (read when asked: the gallery may
+    be built after the player)."""
+    content, item = box.services.content, box.runtime.state.content.get(content_id)
+    return content.media_path(item) if content is not None and item is not None else None
+
+
 def build_player(box: Box) -> Mixer | StandInAdapter:
     config = box.config
     if config.player == "standin":
@@ -87,6 +94,8 @@ def build_player(box: Box) -> Mixer | StandInAdapter:
         heartbeat_every=float(section.get("heartbeat_every", 5.0)),
         stall_timeout=float(section.get("stall_timeout", 8.0)),
         loudness=box.services.loudness.loudness if box.services.loudness else None,
+        clips=lambda content_id: _clip_file(box, content_id),
+        clip_loudness=box.services.loudness.measure_now if box.services.loudness else None,
     )
     box.runtime.add_effect_sink(mixer, "mixer")
     return mixer

@@ -30,6 +30,7 @@ from appliance.core import messages as m
 from appliance.core.loudness import Loudness, db_to_amplitude, track_gain_db
 from appliance.core.model import PlayerSettings, QueueItem, State
 from appliance.core.outputs import (
+    Announce,
     ApplySettings,
     Effect,
     EmergencyStop,
@@ -42,6 +43,7 @@ from appliance.core.outputs import (
     StopPlayback,
 )
 from appliance.player import stops, ticks
+from appliance.player.announcer import Announcer, ClipFiles, ClipLoudness
 from appliance.player.deck import DeckOutput, MpvDeck
 from appliance.player.recovery import on_deck_event
 from appliance.player.slot import CUT_FADE, MediaSource, Ramp, Slot
@@ -73,6 +75,8 @@ class Mixer:
         volume_latency: float = VOLUME_LATENCY,
         deck_factory: Callable[[str, DeckOutput, Any], MpvDeck] = MpvDeck,
         loudness: Callable[[str], Loudness | None] | None = None,
+        clips: ClipFiles | None = None,
+        clip_loudness: ClipLoudness | None = None,
     ) -> None:
         self.post = post
         self.source = source
@@ -104,6 +108,7 @@ class Mixer:
         self.af = ""
         self._early: list[Effect] = []
         self.left_behind: list[str] = []  # decks whose core did not close at stop()
+        self.announcer = Announcer(self, clips or (lambda _cid: None), clip_loudness)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -136,7 +141,9 @@ class Mixer:
         finally:
             if locked:
                 self._lock.release()
-        self.left_behind = stops.close_decks([s.deck for s in slots], deadline)
+        clip = self.announcer.close()
+        decks = [s.deck for s in slots] + ([clip] if clip is not None else [])
+        self.left_behind = stops.close_decks(decks, deadline)
 
     def new_deck(self, name: str) -> MpvDeck:
         deck = self._deck_factory(name, self.output, self._on_deck_event)
@@ -159,6 +166,8 @@ class Mixer:
             # thread-safe, and a pause is heard at once.
             for slot in list(self.slots):
                 slot.deck.pause()
+            if self.announcer.deck is not None:
+                self.announcer.deck.pause()
         with self._lock:
             if not self.slots:  # the runtime starts before the adapters: hold until start()
                 self._early.extend(effects)
@@ -170,6 +179,9 @@ class Mixer:
     def _apply(self, effect: Effect) -> None:
         if isinstance(effect, EmergencyStop):
             stops.halt(self, "emergency")
+            self.announcer.silence()
+        elif isinstance(effect, Announce):
+            self.announcer.announce(effect.content_id, effect.duck_db)
         elif isinstance(effect, PlayTrack):
             self._play_track(effect)
         elif isinstance(effect, Prefetch):
@@ -247,7 +259,8 @@ class Mixer:
         target.play_id, target.video_id = effect.play_id, effect.item.video_id
         target.started = target.end_reported = False
         target.position = effect.start_at
-        target.deck.set_level(gain=0.0, trim=self.trim_for(target.video_id))
+        target.trim = self.normalisation(target.video_id)
+        target.deck.set_level(gain=0.0, trim=target.trim * self.announcer.duck)
         outgoing = live if live is not None and live is not target else None
         self.live = target
         playing = outgoing is not None and not outgoing.deck.paused and outgoing.deck.loaded
@@ -300,7 +313,8 @@ class Mixer:
         slot.play_id, slot.video_id = slot.next_play_id, slot.next_video_id
         slot.next_play_id = slot.next_video_id = ""
         slot.started, slot.end_reported, slot.position = True, False, 0.0
-        slot.deck.set_level(trim=self.trim_for(slot.video_id))
+        slot.trim = self.normalisation(slot.video_id)
+        slot.deck.set_level(trim=slot.trim * self.announcer.duck)
         slot.deck.drop_finished()
         self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
 
@@ -328,8 +342,9 @@ class Mixer:
         slot.stop_after_ramp = True
         slot.end_reported = True
 
-    def trim_for(self, video_id: str) -> float:
-        """The track's loudness normalisation as a linear amplitude (1.0: none)."""
+    def normalisation(self, video_id: str) -> float:
+        """The track's loudness normalisation as a linear amplitude (1.0: none); fixed for
+        a play when it starts, so a measurement finishing mid-track does not move it."""
         if self._loudness is None or not video_id:
             return 1.0
         measured = self._loudness(video_id)
@@ -339,7 +354,24 @@ class Mixer:
         )
         return db_to_amplitude(gain)
 
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def apply_duck(self) -> None:
+        """The music's level under an announcement (or back from one)."""
+        for slot in self.slots:
+            slot.deck.set_level(trim=slot.trim * self.announcer.duck)
+
     def apply_settings(self, settings: PlayerSettings) -> None:
+        old = self.settings
+        renormalise = (old.loudness_normalization, old.loudness_target) != (
+            settings.loudness_normalization,
+            settings.loudness_target,
+        )
         self.settings = settings
         af = audio_filters(settings)
         video = display_properties(settings)
@@ -347,13 +379,16 @@ class Mixer:
             video.update(window_properties(settings))
         for slot in self.slots:
             deck = slot.deck
-            deck.set_level(master=settings.master_volume, trim=self.trim_for(slot.video_id))
+            if renormalise:  # otherwise a play keeps the level it started at
+                slot.trim = self.normalisation(slot.video_id)
+            deck.set_level(master=settings.master_volume, trim=slot.trim * self.announcer.duck)
             deck.set_mute(settings.is_muted)
             if af != self.af:
                 deck.set_property("af", af)
             for name, value in video.items():
                 deck.set_property(name, value)
         self.af = af
+        self.announcer.apply_settings()
 
     # -- the loop: ramps, scheduled starts, end detection, reports, recovery ----------------
 
@@ -367,7 +402,8 @@ class Mixer:
             with self._lock:
                 try:
                     self._drain_deck_events()
-                    timeout = ticks.tick(self, time.monotonic())
+                    now = time.monotonic()
+                    timeout = min(ticks.tick(self, now), self.announcer.tick(now))
                 except Exception:  # a bad moment must not stop the music for good
                     log.exception("mixer tick failed")
                     timeout = 0.1
@@ -381,6 +417,9 @@ class Mixer:
                 deck, kind, data = self._deck_events.get_nowait()
             except queue.Empty:
                 return
+            if deck is self.announcer.deck:
+                self.announcer.on_event(kind, data)
+                continue
             slot = self._slot_of(deck)
             if slot is not None:
                 on_deck_event(self, slot, kind, data)

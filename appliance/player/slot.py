@@ -56,6 +56,7 @@ class Slot:
     failed_preload: str = ""
     next_play_id: str = ""  # queued on this deck's own playlist (gapless)
     next_video_id: str = ""
+    trim: float = 1.0  # this play's loudness normalisation (linear), set when it starts
 
     def clear(self) -> None:
         self.play_id = self.video_id = self.next_play_id = self.next_video_id = ""

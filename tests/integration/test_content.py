@@ -41,6 +41,15 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     }
 
 
+AUDIO = {  # announcement clips: (ffmpeg output options, mime type we must read from them)
+    "clip.mp3": (("-c:a", "libmp3lame"), "audio/mpeg"),
+    "clip.m4a": (("-c:a", "aac"), "audio/mp4"),
+    "clip.ogg": (("-c:a", "libvorbis"), "audio/ogg"),
+    "clip.wav": ((), "audio/wav"),
+    "clip.flac": ((), "audio/flac"),
+}
+
+
 @pytest.fixture
 def gallery(tmp_path: Path) -> Iterator[ContentGallery]:
     rt = Runtime(MemoryStore())
@@ -84,12 +93,25 @@ def test_upload_image_and_video_with_thumbnails(
     assert set(gallery.runtime.state.content) == {vid.content_id}
 
 
+@pytest.mark.parametrize("name", sorted(AUDIO))
+def test_audio_clips_are_read_from_their_contents(
+    gallery: ContentGallery, tmp_path: Path, name: str
+) -> None:
+    options, mime = AUDIO[name]
+    data = make_media(tmp_path, name, "-f", "lavfi", "-i", "sine=f=440:d=1", *options)
+    item = gallery.upload(io.BytesIO(data), "announcement.bin", STAFF)  # the name says nothing
+    assert (item.kind, item.mime_type) == ("audio", mime)
+    assert gallery.thumb_path(item).read_bytes()[:3] == b"\xff\xd8\xff"  # its waveform
+    assert gallery.runtime.state.content[item.content_id].kind == "audio"
+
+
 @pytest.mark.parametrize(
     ("data", "name", "code"),
     [
         (b"#!/bin/sh\nrm -rf /\n" * 10, "holiday.jpg", "unsupported_type"),
         (b"<?php system($_GET['c']); ?>", "photo.png", "unsupported_type"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 4000, "broken.jpg", "unreadable_media"),
+        (b"ID3\x04\x00" + b"\x00" * 4000, "jingle.mp3", "unreadable_media"),
         (b"\xff\xd8\xff" + b"x" * (3 * 1024 * 1024), "huge.jpg", "too_large"),
         (b"\xff\xd8\xff", "../../etc/cron.d/evil.jpg", "invalid_filename"),
         (b"\xff\xd8\xff", "..\\windows.jpg", "invalid_filename"),

@@ -24,6 +24,7 @@ from typing import Any
 
 from appliance.bootstrap import Box, build
 from appliance.config import Config
+from appliance.content import build_content
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
 from appliance.library.factory import build_library
@@ -44,6 +45,7 @@ class Jukebox:
         library: dict[str, Any] | None = None,
         cache_max_mb: int = 512,
         video: str = "null",
+        content: bool = False,
     ) -> None:
         self.root = Path(root)
         self.pulse = pulse
@@ -63,6 +65,7 @@ class Jukebox:
             },
         )  # fmt: skip
         self.box: Box | None = None
+        self.with_content = content  # the gallery too (announcement clips)
         self._saved_env: dict[str, str | None] = {}
 
     def start(self) -> Jukebox:
@@ -72,7 +75,8 @@ class Jukebox:
                 os.environ[key] = value
         # The player and its library only: the console, panel and scheduler have rigs of
         # their own, and a console here would want the port.
-        self.box = build(self.config, adapters=[build_library, build_player])
+        adapters = [build_library, build_player] + ([build_content] if self.with_content else [])
+        self.box = build(self.config, adapters=adapters)
         self.events: list[tuple[str, dict[str, Any]]] = []  # every published event, in order
         self._events_sub = self.box.runtime.subscribe(maxsize=100_000, name="test-events")
         self._events_thread = threading.Thread(target=self._collect, daemon=True)

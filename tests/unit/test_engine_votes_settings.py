@@ -73,6 +73,7 @@ def test_vote_to_skip_needs_the_threshold_of_distinct_voters() -> None:
         ("fade_out_time", 12, "fade_out_time", 12),
         ("loudness_normalization", False, "loudness_normalization", False),
         ("loudness_target", -23, "loudness_target", -23),
+        ("duck_db", 20, "duck_db", 20),
         (
             "eq",
             {"60": 3, "14000": -2.5},
@@ -115,6 +116,7 @@ def test_valid_settings_apply(setting: str, value: object, field: str, expected:
         ("loudness_target", -7, "out_of_range"),
         ("loudness_target", -31, "out_of_range"),
         ("loudness_target", -16.5, "invalid_value"),
+        ("duck_db", 41, "out_of_range"),
         ("eq_settings", {"50": 1}, "invalid_value"),
         ("eq_settings", {"60": 13}, "out_of_range"),
         ("eq_settings", [], "invalid_value"),

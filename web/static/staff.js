@@ -216,9 +216,14 @@
     for (const c of items) {
       box.append(el('figure', {},
         c.thumbnail ? el('img', { src: c.thumbnail, alt: '' }) : el('div', { class: 'thumb', style: 'height:80px' }),
-        el('label', {}, el('input', { type: 'checkbox', 'data-content-id': c.content_id }), ' ' + c.filename)));
+        el('label', {}, el('input', { type: 'checkbox', 'data-content-id': c.content_id }), ' ' + c.filename),
+        c.kind === 'audio' ? el('button', { type: 'button', 'data-announce': c.content_id, text: 'Announce now' }) : null));
     }
   }
+  $('gallery').addEventListener('click', (ev) => {
+    const id = ev.target.dataset && ev.target.dataset.announce;
+    if (id) client.command('/api/announcement/play', { contentId: id }).then((r) => say(r, 'Announcement playing.'));
+  });
   $('upload-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const file = $('upload-file').files[0];
@@ -374,6 +379,7 @@
     if (t === 'LOG_ENTRY') paintLog();
     if (t === 'SYSTEM_STATUS' && f.payload.status) {
       if (String(f.payload.status).startsWith('import_')) paintImport(f.payload);
+      else if (f.payload.status === 'announcement_started') toast('Announcement: ' + (f.payload.filename || ''), 'ok');
       else $('system-msg').textContent = 'Status: ' + f.payload.status;
       if (String(f.payload.status).startsWith('ytdlp_')) paintYtdlp();
     }
