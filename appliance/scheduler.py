@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.core import messages as m
 from appliance.core.model import State
-from appliance.core.schedule import InForce, Slot, in_force
+from appliance.core.schedule import InForce, Slot, announcements_due, in_force
 from appliance.runtime import Reply, Runtime
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ class Scheduler:
         self.heartbeat_timeout = heartbeat_timeout
         self.maintenance = maintenance
         self.applied: dict[str, Any] = {}  # kind -> key of what was last applied; empty at boot
+        # Announcements are moments: those since the last pass play; none from before boot.
+        self._announced_until: float | None = None
         self.failures: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,6 +107,7 @@ class Scheduler:
         if state.venue is None:
             return None
         force = in_force(state.venue.schedule_data, now, self.timezone)
+        self._announce(state, now)
         for kind in KINDS:
             key = self._key(kind, force)
             if kind in self.applied and self.applied[kind] == key:
@@ -133,6 +136,15 @@ class Scheduler:
             self._event_mode(force.event_mode, state)
 
     # -- actions ---------------------------------------------------------------------------
+
+    def _announce(self, state: State, now: float) -> None:
+        since, self._announced_until = self._announced_until, now
+        if since is None or state.venue is None:
+            return
+        due = announcements_due(state.venue.schedule_data, since, now, self.timezone)
+        if due:  # after a stall several may be due: the latest stands for them
+            _key, content_id, _at = due[-1]
+            self._submit(m.PlayAnnouncement(content_id=content_id), None)
 
     def _load_playlist(self, slot: Slot, state: State) -> None:
         pid = slot.params["playlistId"]

@@ -11,7 +11,9 @@ Shape (all times are the venue's wall clock, `timezone` an IANA name, default: t
 
 Actions: `playlist` (playlistId), `volume` (volume 0-100), `audio_hours` (music plays
 inside, fades out outside every audio_hours slot), `silence` (no music, beats audio_hours),
-`event_mode` (patron requests closed with `message`). A rule whose `end` is not after its
+`event_mode` (patron requests closed with `message`), `announcement` (the gallery clip
+`contentId`, played at the slot's start, or every `everyMinutes` from its start until its
+end; these are moments, not states, see `announcements_due`). A rule whose `end` is not after its
 `start` runs past midnight into the next day; "24:00" is midnight at the end of the day.
 
 Precedence when slots of the same kind overlap: a one-off event beats a weekly rule; then
@@ -33,13 +35,14 @@ from appliance.core.model import frozen_map
 from appliance.core.outputs import Rejected
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ACTIONS = ("playlist", "volume", "audio_hours", "silence", "event_mode")
+ACTIONS = ("playlist", "volume", "audio_hours", "silence", "event_mode", "announcement")
 KIND = {
     "playlist": "playlist",
     "volume": "volume",
     "audio_hours": "audio",
     "silence": "audio",
     "event_mode": "event_mode",
+    "announcement": "announcement",
 }
 MAX_ENTRIES = 500
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
@@ -107,6 +110,16 @@ def _params(where: str, entry: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(vol, bool) or not isinstance(vol, int) or not 0 <= vol <= 100:
             raise _bad(f"{where}.volume must be a whole number from 0 to 100.")
         out["volume"] = vol
+    elif action == "announcement":
+        cid = entry.get("contentId")
+        if not isinstance(cid, str) or not cid or len(cid) > 100:
+            raise _bad(f"{where}.contentId is required for an announcement.")
+        out["contentId"] = cid
+        every = entry.get("everyMinutes")
+        if every is not None:
+            if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= 1440:
+                raise _bad(f"{where}.everyMinutes must be a whole number from 1 to 1440.")
+            out["everyMinutes"] = every
     elif action == "event_mode":
         msg = entry.get("message", "")
         if not isinstance(msg, str) or len(msg) > 200:
@@ -234,7 +247,8 @@ def _event_slot(event: Mapping[str, Any], order: int, t: float, tz: ZoneInfo) ->
 
 
 def _slot(entry: Mapping[str, Any], source: str, order: int, start: float, end: float) -> Slot:
-    params = {k: entry[k] for k in ("playlistId", "volume", "message") if k in entry}
+    keys = ("playlistId", "volume", "message", "contentId", "everyMinutes")
+    params = {k: entry[k] for k in keys if k in entry}
     return Slot(
         entry_id=f"{source}:{entry['id']}",
         action=entry["action"],
@@ -264,6 +278,28 @@ def active_slots(data: Mapping[str, Any], t: float, default_tz: str = "UTC") -> 
         if event.get("enabled", True) and (slot := _event_slot(event, i, t, tz)):
             slots.append(slot)
     return slots
+
+
+def announcements_due(
+    data: Mapping[str, Any], since: float, until: float, default_tz: str = "UTC"
+) -> list[tuple[str, str, float]]:
+    """Announcements whose moment falls in (since, until]: (occurrence key, contentId, at).
+    A slot without `everyMinutes` plays once, at its start."""
+    due = []
+    for slot in active_slots(data, until, default_tz):
+        if slot.action != "announcement":
+            continue
+        every = slot.params.get("everyMinutes")
+        step = float(every) * 60 if every else None
+        at = slot.start
+        if step is not None and at <= since:  # the first moment after `since`
+            at += ((since - at) // step + 1) * step
+        while since < at <= until and at < slot.end:
+            due.append((f"{slot.entry_id}@{at:.0f}", str(slot.params["contentId"]), at))
+            if step is None:
+                break
+            at += step
+    return sorted(due, key=lambda d: d[2])
 
 
 def in_force(data: Mapping[str, Any], t: float, default_tz: str = "UTC") -> InForce:

@@ -5,6 +5,7 @@ Screenshots of every page land in tests/artifacts/."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -233,5 +234,42 @@ def test_even_loudness_is_switched_in_one_window_and_shown_in_the_other(
             expect(page.locator("#loudness-target-val")).to_have_text("-23", timeout=WAIT)
         settings = api.state()["venue"]["player_settings"]
         assert settings["loudness_normalization"] is False and settings["loudness_target"] == -23
+    finally:
+        box.stop()
+
+
+def test_an_announcement_from_one_window_is_seen_in_the_other_and_can_be_scheduled(
+    browser: Browser, tmp_path: Path
+) -> None:
+    box: BoxProcess = start_box_process(tmp_path / "data", media=TRACKS)
+    try:
+        api = Api(box.url).login()
+        clip = tmp_path / "jingle.wav"
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=1",
+             str(clip)],
+            check=True, timeout=60,
+        )  # fmt: skip
+        r = api.post(
+            box.url + "/api/content/upload",
+            files={"file": ("Last orders.wav", clip.read_bytes(), "audio/wav")},
+            headers={"X-CSRF-Token": api.csrf},
+            timeout=30,
+        )
+        assert r.status_code == 200 and r.json()["item"]["kind"] == "audio", r.text
+        a, b = staff_window(browser, box.url), staff_window(browser, box.url)
+        a.click('[data-tab="content"]')
+        a.locator("[data-announce]").click()
+        expect(b.locator("#toast")).to_contain_text("Announcement: Last orders.wav", timeout=WAIT)
+        a.click('[data-tab="schedule"]')
+        expect(a.locator("#sched-clip")).to_have_value(r.json()["item"]["content_id"])
+        a.fill("#sched-every", "15")
+        a.click("#sched-announce")
+        b.click('[data-tab="schedule"]')
+        expect(b.locator("#sched-list")).to_contain_text(
+            "announce Last orders.wav every 15 min", timeout=WAIT
+        )
+        rules = api.state()["venue"]["schedule_data"]["rules"]
+        assert rules[-1]["action"] == "announcement" and rules[-1]["everyMinutes"] == 15
     finally:
         box.stop()

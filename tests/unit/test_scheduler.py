@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from appliance.core import messages as m
+from appliance.core.model import ContentItem
 from appliance.runtime import Runtime
 from appliance.scheduler import Scheduler
 from appliance.store import MemoryStore
@@ -372,3 +373,31 @@ def test_bootstrap_wires_the_scheduler_from_config(tmp_path: Path, clock: FakeCl
         box.stop()
     off = Config(data_dir=tmp_path, sections={"scheduler": {"enabled": False}})
     assert build(off, store=MemoryStore(), adapters=[build_scheduler]).adapters == []
+
+
+def test_scheduled_announcements_play_at_their_moments_and_not_twice(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    clip = ContentItem(content_id="c-promo", filename="promo.mp3", mime_type="audio/mpeg",
+                       kind="audio")  # fmt: skip
+    assert runtime.submit(m.AddContent(item=clip, actor=STAFF)).ok
+    set_schedule(runtime, [{"id": "promo", "days": ["wed"], "start": "12:00", "end": "13:00",
+                            "action": "announcement", "contentId": "c-promo",
+                            "everyMinutes": 15}])  # fmt: skip
+
+    def played() -> int:
+        return sum(e.event_type == "announcement_played" for e in runtime.state.activity_log)
+
+    sched = Scheduler(runtime, clock=clock, timezone="Europe/London")
+    clock.set("2026-06-10T12:14:58")
+    sched.apply(clock())  # the first pass after boot plays nothing from before it
+    assert played() == 0
+    clock.set("2026-06-10T12:15:03")
+    sched.apply(clock())
+    assert played() == 1
+    clock.set("2026-06-10T12:15:08")
+    sched.apply(clock())
+    assert played() == 1  # that moment is past: not again
+    clock.set("2026-06-10T12:30:01")
+    sched.apply(clock())
+    assert played() == 2 and not sched.failures

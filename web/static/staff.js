@@ -212,6 +212,9 @@
   function paintContent() {
     const box = $('gallery'); box.replaceChildren();
     const items = (client.state && client.state.content) || [];
+    const clipSel = $('sched-clip'), keepClip = clipSel.value;
+    clipSel.replaceChildren(...items.filter((c) => c.kind === 'audio').map((c) => el('option', { value: c.content_id, text: c.filename })));
+    if (keepClip) clipSel.value = keepClip;
     if (!items.length) box.append(el('p', { class: 'muted', text: 'No content uploaded.' }));
     for (const c of items) {
       box.append(el('figure', {},
@@ -269,6 +272,10 @@
   }
   const hourIn = (h, start, end) => { const a = parseInt(start, 10), b = parseInt(end, 10); return a <= b ? h >= a && h < b : h >= a || h < b; };
   const slotName = (r) => {
+    if (r.action === 'announcement') {
+      const c = ((client.state && client.state.content) || []).find((x) => x.content_id === r.contentId);
+      return 'announce ' + (c ? c.filename : r.contentId) + (r.everyMinutes ? ' every ' + r.everyMinutes + ' min' : ' once');
+    }
     if (r.action !== 'playlist') return r.action + (r.volume !== undefined ? ' ' + r.volume : '') + (r.message ? ': ' + r.message : '');
     const p = ((client.state && client.state.playlists) || []).find((x) => x.playlist_id === r.playlistId);
     return p ? p.name : r.playlistId || '';
@@ -278,6 +285,13 @@
     return client.command('/api/schedule/update', { scheduleData: data }).then((r) => say(r, 'Schedule saved.'));
   }
   $('sched-day').replaceChildren(...DAYS.map((d, i) => el('option', { value: i, text: d })));
+  $('sched-announce').addEventListener('click', () => {
+    if (!$('sched-clip').value) { toast('Upload an audio clip in the Content tab first.', 'error'); return; }
+    const every = Number($('sched-every').value);
+    const r = { days: [DAY_KEYS[Number($('sched-day').value)]], start: $('sched-start').value, end: $('sched-end').value, action: 'announcement', contentId: $('sched-clip').value };
+    if (every > 0) r.everyMinutes = every;
+    saveRules(rules().concat([r]));
+  });
   $('sched-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     saveRules(rules().concat([{ days: [DAY_KEYS[Number($('sched-day').value)]], start: $('sched-start').value, end: $('sched-end').value, action: 'playlist', playlistId: $('sched-playlist').value }]));
