@@ -46,6 +46,7 @@ class Announcer:
         self.ramp: Ramp | None = None
         self.start_at: float | None = None  # the clip starts when the music is down
         self._token = 0  # the latest announcement (or stop); older starts are dropped
+        self._pending = ""  # being measured, not started yet
 
     @property
     def playing(self) -> bool:
@@ -56,18 +57,23 @@ class Announcer:
         start it, unless another announcement or a stop came first."""
         if self.content_id:
             self._finish("replaced")
+        if self._pending:
+            self._post(self._pending, "replaced")
+            self._pending = ""
         path = self.clips(content_id)
         if path is None:
             self._post(content_id, "missing")
             return
         self._token += 1
         token = self._token
+        self._pending = content_id
 
         def measure_then_start() -> None:
             key = f"content:{content_id}"
             measured = self.loudness(key, path) if self.loudness else None
             with self.mixer.lock:
                 if token == self._token:
+                    self._pending = ""
                     self._start(content_id, path, measured, duck_db)
             self.mixer.wake()
 
@@ -121,6 +127,9 @@ class Announcer:
     def silence(self) -> None:
         """The emergency stop: the clip stops at once, the music (also stopped) un-ducked."""
         self._token += 1
+        if self._pending:  # stopped before it started: the consoles still hear it ended
+            self._post(self._pending, "stopped")
+            self._pending = ""
         if self.deck is not None:
             self.deck.pause()
         if self.content_id:
