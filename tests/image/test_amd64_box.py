@@ -151,6 +151,24 @@ def test_the_service_stops_within_seconds_and_comes_back(venue: Venue) -> None:
     m.wait_console(timeout=300)
 
 
+def test_the_queued_track_is_measured_for_loudness_inside_the_sandbox(venue: Venue) -> None:
+    """Even loudness on the box as shipped: ffmpeg's measurement runs under the service's
+    syscall filter (which refuses `nice`) and its figure lands in the state directory."""
+    m = venue.m
+    url = f"http://{HOST_ALIAS}:{venue.media.port}/tone.mp4"
+    deadline, book = time.monotonic() + 600, {}
+    while time.monotonic() < deadline:  # the guest has no event to wait on: a bounded poll
+        code, out = m.sh("cat /var/lib/djamms/loudness.json 2>/dev/null || echo '{}'")
+        book = json.loads(out) if code == 0 and out.startswith("{") else {}
+        if url in book:
+            break
+        time.sleep(5)
+    assert url in book, f"not measured: {book}"
+    _size, lufs, peak = book[url]
+    # The tone is a 0.5-amplitude sine: about -9 LUFS, its true peak under 0 dBTP.
+    assert -14.0 < lufs < -4.0 and peak < 0.0, book[url]
+
+
 # What the service's own unit sets up for it, but does not describe its sandbox; and its
 # RuntimeDirectory, which a transient unit would remove from under the service when it ends.
 _NOT_SANDBOX = {"Type", "NotifyAccess", "ExecStart", "WatchdogSec", "Restart", "RestartSec",
