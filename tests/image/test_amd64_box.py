@@ -6,7 +6,6 @@ venue; each says what it checks."""
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from . import card, sound
 from .conftest import STAFF_PIN, TONE_HZ, VENUE_TOML, built_image
 from .figures import record
 from .machine import HOST_ALIAS, Boot, Machine
+from .sandbox import check_ytdlp_js_runtime
 
 GROW = 512 * 1024 * 1024  # the card is bigger than the image
 RTC_WRONG = "2001-01-01T00:00:00"  # no battery clock: the box must not believe it
@@ -169,50 +169,10 @@ def test_the_queued_track_is_measured_for_loudness_inside_the_sandbox(venue: Ven
     assert -14.0 < lufs < -4.0 and peak < 0.0, book[url]
 
 
-# What the service's own unit sets up for it, but does not describe its sandbox; and its
-# RuntimeDirectory, which a transient unit would remove from under the service when it ends.
-_NOT_SANDBOX = {"Type", "NotifyAccess", "ExecStart", "WatchdogSec", "Restart", "RestartSec",
-                "TimeoutStartSec", "TimeoutStopSec", "RuntimeDirectory"}  # fmt: skip
-
-
-def _service_sandbox(unit_text: str) -> list[str]:
-    """The [Service] settings of djamms.service that make its sandbox, as `-p` values."""
-    props, section = [], ""
-    for line in unit_text.splitlines():
-        line = line.strip()
-        if line.startswith("["):
-            section = line
-        elif section == "[Service]" and "=" in line and not line.startswith("#"):
-            if line.split("=", 1)[0] not in _NOT_SANDBOX:
-                props.append(line)
-    return props
-
-
 def test_ytdlp_finds_deno_and_its_scripts_inside_the_services_sandbox(venue: Venue) -> None:
-    """YouTube needs yt-dlp's JavaScript runtime: the image's yt-dlp must find deno and the
-    EJS scripts offline, and deno must run under the service's user and syscall filter."""
-    m = venue.m
-    m.wait_console(timeout=900)  # the system bus is up: systemd-run needs it
-    m.wait_shell(timeout=300)
-    code, unit = m.sh("cat /usr/lib/systemd/system/djamms.service")
-    assert code == 0, unit
-    sandbox = _service_sandbox(unit)
-    assert "User=djamms" in sandbox and any(p.startswith("SystemCallFilter=") for p in sandbox)
-    props = " ".join("-p " + shlex.quote(p) for p in sandbox)
-    code, out = m.sh(
-        # stdin from /dev/null: --pipe on the debug shell's terminal waits for it forever.
-        f"timeout 240 systemd-run --wait --pipe --quiet --collect {props} -- /bin/sh -c "
-        "'/opt/djamms/venv/bin/python -m yt_dlp -v; "
-        'NO_COLOR=1 /opt/djamms/venv/bin/deno eval "console.log(6 * 7)"\' </dev/null',
-        timeout=300,
-    )
-    runtimes = next((ln for ln in out.splitlines() if "[debug] JS runtimes:" in ln), "")
-    assert "deno-" in runtimes, out[-1500:]
-    libraries = next((ln for ln in out.splitlines() if "[debug] Optional libraries:" in ln), "")
-    assert "yt_dlp_ejs-" in libraries, out[-1500:]
-    assert out.splitlines()[-1].strip() == "42", f"deno did not run in the sandbox: {out[-800:]}"
-    # Its code cache goes to the service's cache directory, which the sandbox lets it write.
-    assert "Failed to open cache" not in out, out[-800:]
+    venue.m.wait_console(timeout=900)  # the system bus is up: systemd-run needs it
+    venue.m.wait_shell(timeout=300)
+    check_ytdlp_js_runtime(venue.m, timeout=240)
 
 
 def test_the_clock_never_starts_before_the_image_was_built(venue: Venue) -> None:

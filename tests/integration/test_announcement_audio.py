@@ -5,12 +5,12 @@ back after; the emergency stop silences both at once."""
 from __future__ import annotations
 
 import io
-import subprocess
 import time
 from pathlib import Path
 
 from appliance.core import messages as m
 from tests.support.jukebox import STAFF, Jukebox
+from tests.support.media import make_stereo_tone
 from tests.support.pulse import (
     PulseServer,
     Recorder,
@@ -25,16 +25,6 @@ MUSIC, CLIP = 500.0, 1500.0
 WIN = 0.02  # s per analysis window
 
 
-def _tone(path: Path, freq: float, seconds: float, amplitude: float = 0.15) -> Path:
-    tone = f"{amplitude}*sin(2*PI*{freq}*t)"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-         "-i", f"aevalsrc={tone}|{tone}:s=48000:d={seconds}", str(path)],
-        check=True, timeout=60,
-    )  # fmt: skip
-    return path
-
-
 def _status_seen(box: Jukebox, status: str) -> bool:
     return any(t == "SYSTEM_STATUS" and p.get("status") == status for t, p in box.events)
 
@@ -42,9 +32,11 @@ def _status_seen(box: Jukebox, status: str) -> bool:
 def _box(tmp_path: Path, pulse: PulseServer) -> tuple[Jukebox, str]:
     media = tmp_path / "media"
     media.mkdir()
-    _tone(media / "[music, Test_Tones, Music Tone].wav", MUSIC, 30.0)
+    make_stereo_tone(
+        media / "[music, Test_Tones, Music Tone].wav", freq=MUSIC, seconds=30.0, amplitude=0.15
+    )
     box = Jukebox(tmp_path, media_dir=media, pulse=pulse, content=True).start()
-    clip = _tone(tmp_path / "clip.wav", CLIP, 2.0)
+    clip = make_stereo_tone(tmp_path / "clip.wav", freq=CLIP, seconds=2.0, amplitude=0.15)
     gallery = box.box.services.content  # type: ignore[union-attr]
     item = gallery.upload(io.BytesIO(clip.read_bytes()), "Last orders.wav", STAFF)
     return box, item.content_id

@@ -5,13 +5,13 @@ far apart as they are."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.jukebox import Jukebox
+from tests.support.media import make_stereo_tone
 from tests.support.pulse import (
     PulseServer,
     Recorder,
@@ -28,14 +28,9 @@ WIN = 0.05
 
 def _library(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for vid, freq, lufs in TRACKS:
-        tone = f"{10 ** (lufs / 20):.5f}*sin(2*PI*{freq}*t)"  # both channels: A = LUFS
-        subprocess.run(
-            ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-             "-i", f"aevalsrc={tone}|{tone}:s=48000:d=4",
-             str(folder / f"[{vid}, Test_Tones, Tone {vid}].wav")],
-            check=True, timeout=60,
-        )  # fmt: skip
+    for vid, freq, lufs in TRACKS:  # both channels at A: about 20*log10(A) LUFS
+        name = f"[{vid}, Test_Tones, Tone {vid}].wav"
+        make_stereo_tone(folder / name, freq=freq, seconds=4, amplitude=10 ** (lufs / 20))
     return folder
 
 

@@ -25,6 +25,18 @@ import pytest
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 
 
+def make_stereo_tone(
+    path: Path, *, freq: float = 1000.0, seconds: float = 3.0, amplitude: float = 0.5
+) -> Path:
+    """A sine of `amplitude` on both channels (make_track's mono-to-stereo mix is 3 dB
+    down): at 1 kHz its loudness is 20*log10(amplitude) LUFS, by BS.1770's own offset."""
+    tone = f"{amplitude:.6f}*sin(2*PI*{freq}*t)"
+    cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+           "-i", f"aevalsrc={tone}|{tone}:s=48000:d={seconds}", str(path)]  # fmt: skip
+    subprocess.run(cmd, check=True, timeout=60)
+    return path
+
+
 def make_track(
     path: Path,
     *,

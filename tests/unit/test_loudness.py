@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from appliance.core.loudness import (
     track_gain_db,
 )
 from appliance.library.loudness import LoudnessBook, LoudnessMeter, MeasureError, measure
+from tests.support.media import make_stereo_tone
 
 
 def test_gain_brings_a_track_to_the_target() -> None:
@@ -43,21 +43,11 @@ def test_off_or_silence_means_no_gain() -> None:
     assert db_to_amplitude(-6.0206) == pytest.approx(0.5, rel=1e-4)
 
 
-def _stereo_tone(path: Path, amplitude: float, seconds: float = 3.0) -> Path:
-    tone = f"{amplitude}*sin(2*PI*1000*t)"
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-         "-i", f"aevalsrc={tone}|{tone}:s=48000:d={seconds}", str(path)],
-        check=True, timeout=60,
-    )  # fmt: skip
-    return path
-
-
 @pytest.mark.parametrize("lufs", [-28.0, -16.0, -8.0])
 def test_measure_reads_integrated_loudness_and_true_peak(tmp_path: Path, lufs: float) -> None:
     # A 1 kHz sine on both channels at amplitude A: 20*log10(A) LUFS (BS.1770's offset is
     # chosen so), and its true peak is the amplitude itself.
-    path = _stereo_tone(tmp_path / "tone.wav", 10 ** (lufs / 20))
+    path = make_stereo_tone(tmp_path / "tone.wav", amplitude=10 ** (lufs / 20))
     found = measure(path)
     assert found.integrated_lufs == pytest.approx(lufs, abs=0.5)
     assert found.true_peak_dbtp == pytest.approx(lufs, abs=0.5)
@@ -90,7 +80,7 @@ def test_meter_measures_in_the_background_once(tmp_path: Path) -> None:
         done.set()
 
     meter = LoudnessMeter(LoudnessBook(tmp_path / "book.json"), measured=measured)
-    track = _stereo_tone(tmp_path / "t.wav", 0.1)
+    track = make_stereo_tone(tmp_path / "t.wav", amplitude=0.1)
     assert meter.loudness("t", track) is None  # not measured yet: queued
     meter.request("t", track)  # already queued: not twice
     assert meter.pending() == 1
