@@ -17,7 +17,6 @@ from . import card
 from .conftest import VENUE_TOML, built_image
 from .figures import record
 from .machine import Boot, Machine
-from .sandbox import check_ytdlp_js_runtime
 
 # What a Pi 3B+, 4, 400 and CM4 read from the FAT before the kernel: the GPU firmware and
 # the device trees of the boards the README names, by their mainline kernel names (the
@@ -79,8 +78,7 @@ def booted(image: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ma
     # The card's own command line; only the console moves to the virt board's UART.
     args = [a for a in card.read_boot_file(disk, "cmdline.txt").decode().split()
             if not a.startswith("console=")]  # fmt: skip
-    # And a root shell on the virtio console for the checks that look inside.
-    append = " ".join([*args, "console=ttyAMA0", "systemd.debug_shell=/dev/hvc0"])
+    append = " ".join([*args, "console=ttyAMA0"])
     machine = Machine(Boot("arm64", disk, work / "boot1", kernel=kernel, initrd=initrd,
                            append=append, memory_mib=1024))  # fmt: skip
     machine.start()
@@ -93,10 +91,3 @@ def test_the_image_boots_to_the_console_with_the_venue_from_the_card(booted: Mac
     record("arm64_virt_power_on_to_console", seconds, "s", emulated=True)
     state = requests.get(booted.url + "/api/state", timeout=60).json()
     assert state["venue"]["venue_name"] == "The Test Arms"
-
-
-def test_ytdlp_finds_deno_on_the_pi_image_inside_the_services_sandbox(booted: Machine) -> None:
-    """The Pi's own aarch64 deno and EJS scripts (emulated: minutes under TCG)."""
-    booted.wait_console(timeout=1500)
-    booted.wait_shell(timeout=600)
-    check_ytdlp_js_runtime(booted, timeout=900)
