@@ -31,7 +31,7 @@ from appliance.cloud.wire import PIECE_TYPES, PIECES, apply_piece, event_from_en
 from appliance.commands import command_for
 from appliance.core import messages as m
 from appliance.core.codec import from_data
-from appliance.core.engine import iso
+from appliance.core.handling import iso
 from appliance.core.model import Playlist, State, User, frozen_map
 from appliance.core.outputs import Event
 from appliance.pins import hash_pin

@@ -7,14 +7,11 @@ through SYSTEM_STATUS (`announcement_started` / `announcement_finished`)."""
 from __future__ import annotations
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.outputs import Announce, Rejected
 
 
-@handles(m.PlayAnnouncement)
-def play_announcement(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PlayAnnouncement)
+def play_announcement(s: Step, msg: m.PlayAnnouncement) -> None:
     require_staff(s)
     item = s.state.content.get(msg.content_id)
     if item is None:
@@ -31,9 +28,12 @@ def play_announcement(s: Step) -> None:
     s.reply = {"content_id": item.content_id}
 
 
-@handles(m.AnnouncementFinished)
-def announcement_finished(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.AnnouncementFinished)
+def announcement_finished(s: Step, msg: m.AnnouncementFinished) -> None:
     s.emit("SYSTEM_STATUS", status="announcement_finished", content_id=msg.content_id,
            reason=msg.reason)  # fmt: skip
+
+
+HANDLERS = table(
+    rule(m.PlayAnnouncement, play_announcement),
+    rule(m.AnnouncementFinished, announcement_finished),
+)

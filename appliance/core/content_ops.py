@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.model import frozen_map
 from appliance.core.outputs import Rejected
 
@@ -16,10 +16,7 @@ MAX_ITEMS = 1000
 KINDS = ("image", "video", "audio")
 
 
-@handles(m.AddContent)
-def add_content(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.AddContent)
+def add_content(s: Step, msg: m.AddContent) -> None:
     require_staff(s)
     item = msg.item
     if not item.content_id or item.kind not in KINDS or item.size < 0:
@@ -35,10 +32,7 @@ def add_content(s: Step) -> None:
     s.reply = {"item": item}
 
 
-@handles(m.RemoveContent)
-def remove_content(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.RemoveContent)
+def remove_content(s: Step, msg: m.RemoveContent) -> None:
     require_staff(s)
     ids = tuple(msg.content_ids)
     if not ids or not all(isinstance(i, str) for i in ids):
@@ -51,3 +45,9 @@ def remove_content(s: Step) -> None:
     s.emit("CONTENT_GALLERY_UPDATE")
     s.log("content_deleted", content_ids=list(ids))
     s.reply = {"removed": removed}
+
+
+HANDLERS = table(
+    rule(m.AddContent, add_content),
+    rule(m.RemoveContent, remove_content),
+)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.model import PlayerInstance, State, frozen_map
 from appliance.core.outputs import Rejected
 
@@ -56,10 +56,7 @@ def _announce(s: Step, player_id: str, status: str) -> None:
     s.emit("NOW_PLAYING_UPDATE")  # carries player_connected
 
 
-@handles(m.PlayerReady)
-def player_ready(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PlayerReady)
+def player_ready(s: Step, msg: m.PlayerReady) -> None:
     player_id = _valid_player_id(msg.player_id)
     venue = s.venue
     instances = dict(s.state.player_instances)
@@ -91,10 +88,7 @@ def player_ready(s: Step) -> None:
     }
 
 
-@handles(m.ActivatePlayer)
-def activate_player(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.ActivatePlayer)
+def activate_player(s: Step, msg: m.ActivatePlayer) -> None:
     require_staff(s)
     player_id = _valid_player_id(msg.player_id)
     if player_id not in s.state.player_instances:
@@ -114,10 +108,7 @@ def _instance_heartbeat(s: Step, player_id: str) -> None:
     s.set_state(player_instances=frozen_map(instances))
 
 
-@handles(m.Heartbeat)
-def heartbeat(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.Heartbeat)
+def heartbeat(s: Step, msg: m.Heartbeat) -> None:
     venue = s.venue
     s.durable = False
     active_id = venue.active_player_instance_id
@@ -139,10 +130,7 @@ def heartbeat(s: Step) -> None:
     s.set_venue(**changes)
 
 
-@handles(m.PositionCheckpoint)
-def position_checkpoint(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PositionCheckpoint)
+def position_checkpoint(s: Step, msg: m.PositionCheckpoint) -> None:
     np = s.venue.now_playing
     changes: dict[str, object] = {}
     if msg.last_heartbeat_at:
@@ -159,10 +147,7 @@ def position_checkpoint(s: Step) -> None:
     s.durable = False
 
 
-@handles(m.Tick)
-def tick(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.Tick)
+def tick(s: Step, msg: m.Tick) -> None:
     venue = s.venue
     last = _epoch(venue.last_heartbeat_at) if venue.last_heartbeat_at else 0.0
     if last and s.now < last:  # the clock went back: count the silence from now on
@@ -194,3 +179,12 @@ def checkpoint_message(state: State) -> m.PositionCheckpoint | None:
             {k: v.last_heartbeat_at for k, v in state.player_instances.items()}
         ),
     )
+
+
+HANDLERS = table(
+    rule(m.PlayerReady, player_ready),
+    rule(m.ActivatePlayer, activate_player),
+    rule(m.Heartbeat, heartbeat),
+    rule(m.PositionCheckpoint, position_checkpoint),
+    rule(m.Tick, tick),
+)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.model import Playlist, PlaylistTrack, frozen_map
 from appliance.core.outputs import Rejected
 from appliance.core.transport import advance, fill_active_queue, queue_changed, venue_is_idle
@@ -200,10 +200,7 @@ ACTIONS: dict[str, Callable[[Step, Mapping[str, Any]], Playlist]] = {
 }
 
 
-@handles(m.ManagePlaylist)
-def manage_playlist(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.ManagePlaylist)
+def manage_playlist(s: Step, msg: m.ManagePlaylist) -> None:
     require_staff(s)
     action = ACTIONS.get(msg.action)
     if action is None:
@@ -218,12 +215,9 @@ def manage_playlist(s: Step) -> None:
     s.reply = {"playlist": playlist}
 
 
-@handles(m.LibraryScanned)
-def library_scanned(s: Step) -> None:
+def library_scanned(s: Step, msg: m.LibraryScanned) -> None:
     """A venue with no default playlist gets one from its local library, so a new box
     plays something at once (the demo media on first `make run`)."""
-    msg = s.msg
-    assert isinstance(msg, m.LibraryScanned)
     if s.venue.default_playlist_id or not msg.tracks:
         s.durable = False
         return
@@ -248,3 +242,9 @@ def library_scanned(s: Step) -> None:
     s.log("library_playlist_created", playlist_id=pl.playlist_id, tracks=len(tracks))
     if venue_is_idle(s.venue):
         advance(s, "cut")
+
+
+HANDLERS = table(
+    rule(m.ManagePlaylist, manage_playlist),
+    rule(m.LibraryScanned, library_scanned),
+)

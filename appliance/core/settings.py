@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.loudness import TARGET_RANGE
 from appliance.core.model import DISPLAY_SLIDERS, EQ_BANDS, REPEAT_MODES, RequestRules, frozen_map
 from appliance.core.outputs import ApplySettings, Rejected
@@ -131,10 +131,7 @@ def _str_list(name: str, value: Any) -> tuple[str, ...]:
     return tuple(x.strip() for x in value if x.strip())
 
 
-@handles(m.UpdateSetting)
-def update_setting(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.UpdateSetting)
+def update_setting(s: Step, msg: m.UpdateSetting) -> None:
     require_staff(s)
     name = ALIASES.get(msg.setting, msg.setting)
     venue = s.venue
@@ -162,3 +159,8 @@ def update_setting(s: Step) -> None:
         raise Rejected("unknown_setting", f"Unknown setting {msg.setting!r}.", known=known)
     s.log("setting_updated", setting=name, value=msg.value)
     s.reply = {"setting": name}
+
+
+HANDLERS = table(
+    rule(m.UpdateSetting, update_setting),
+)

@@ -11,7 +11,7 @@ from datetime import datetime
 from appliance.core import messages as m
 from appliance.core import queue
 from appliance.core.codec import from_data
-from appliance.core.engine import Step, handles, require_admin
+from appliance.core.handling import Step, require_admin, rule, table
 from appliance.core.model import State
 from appliance.core.outputs import ApplySettings, PlayTrack, Prefetch, Rejected, StopPlayback
 
@@ -24,10 +24,7 @@ _STATE_EVENTS = (
 )
 
 
-@handles(m.PruneActivityLog)
-def prune_activity_log(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PruneActivityLog)
+def prune_activity_log(s: Step, msg: m.PruneActivityLog) -> None:
     require_admin(s)
     try:
         datetime.fromisoformat(msg.before.replace("Z", "+00:00"))
@@ -56,10 +53,7 @@ def restored_state(data: Mapping[str, object]) -> State:
     return state
 
 
-@handles(m.RestoreState)
-def restore_state(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.RestoreState)
+def restore_state(s: Step, msg: m.RestoreState) -> None:
     require_admin(s)
     current = s.state
     restored = msg.state
@@ -82,3 +76,9 @@ def restore_state(s: Step) -> None:
         s.effect(StopPlayback())
     s.log("state_restored", playlists=len(s.state.playlists), log_entries=len(s.state.activity_log))
     s.reply = {"rev_before": current.rev}
+
+
+HANDLERS = table(
+    rule(m.PruneActivityLog, prune_activity_log),
+    rule(m.RestoreState, restore_state),
+)

@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.core import messages as m
 from appliance.core import queue
-from appliance.core.engine import Step, handles
+from appliance.core.handling import Step, rule, table
 from appliance.core.model import HistoryEntry, NowPlaying, Playlist, QueueItem, Venue
 from appliance.core.outputs import (
     ApplySettings,
@@ -143,10 +143,7 @@ def matches(s: Step, play_id: str) -> bool:
 # --- facts from the player -------------------------------------------------------------
 
 
-@handles(m.TrackStarted)
-def track_started(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.TrackStarted)
+def track_started(s: Step, msg: m.TrackStarted) -> None:
     np = current(s)
     if not matches(s, msg.play_id) or np is None or np.state == "playing":
         s.durable = False
@@ -155,10 +152,7 @@ def track_started(s: Step) -> None:
     s.emit("NOW_PLAYING_UPDATE")
 
 
-@handles(m.PlayerStatus)
-def player_status(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PlayerStatus)
+def player_status(s: Step, msg: m.PlayerStatus) -> None:
     np = current(s)
     if not matches(s, msg.play_id) or np is None:
         s.durable = False
@@ -178,10 +172,7 @@ def player_status(s: Step) -> None:
         s.durable = False  # position only: memory now, disk at the next checkpoint
 
 
-@handles(m.TrackEnded)
-def track_ended(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.TrackEnded)
+def track_ended(s: Step, msg: m.TrackEnded) -> None:
     np = current(s)
     if not matches(s, msg.play_id) or np is None:
         s.durable = False
@@ -195,10 +186,7 @@ def track_ended(s: Step) -> None:
     s.reply = {"advanced": True}
 
 
-@handles(m.PlayerError)
-def player_error(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.PlayerError)
+def player_error(s: Step, msg: m.PlayerError) -> None:
     np = current(s)
     if not matches(s, msg.play_id) or np is None:
         s.durable = False
@@ -215,8 +203,7 @@ def player_error(s: Step) -> None:
     s.reply = {"advanced": True}
 
 
-@handles(m.Boot)
-def boot(s: Step) -> None:
+def boot(s: Step, msg: m.Boot) -> None:
     venue = s.state.venue
     if venue is None:
         s.durable = False
@@ -239,3 +226,12 @@ def boot(s: Step) -> None:
 
 def venue_is_idle(venue: Venue) -> bool:
     return venue.now_playing is None and venue.transport == "playing"
+
+
+HANDLERS = table(
+    rule(m.TrackStarted, track_started),
+    rule(m.PlayerStatus, player_status),
+    rule(m.TrackEnded, track_ended),
+    rule(m.PlayerError, player_error),
+    rule(m.Boot, boot),
+)

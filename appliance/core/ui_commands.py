@@ -11,7 +11,7 @@ from typing import Any
 
 from appliance.core import messages as m
 from appliance.core import queue
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.outputs import (
     ApplySettings,
     EmergencyStop,
@@ -151,10 +151,7 @@ def _seek(s: Step, value: object) -> None:
     s.emit("NOW_PLAYING_UPDATE")
 
 
-@handles(m.UiCommand)
-def ui_command(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.UiCommand)
+def ui_command(s: Step, msg: m.UiCommand) -> None:
     cmd = msg.command
     if cmd not in m.UI_COMMANDS:
         raise Rejected("unknown_command", f"Unknown command {cmd!r}.")
@@ -201,3 +198,8 @@ def ui_command(s: Step) -> None:
     s.log("ui_command", command=cmd, value=msg.value)
     if s.reply is None:
         s.reply = {"command": cmd, "transport": s.venue.transport}
+
+
+HANDLERS = table(
+    rule(m.UiCommand, ui_command),
+)

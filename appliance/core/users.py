@@ -7,7 +7,7 @@ from dataclasses import fields, replace
 from typing import Any
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, require_admin
+from appliance.core.handling import Step, require_admin, rule, table
 from appliance.core.model import ROLES, User, UserPreferences, Venue, frozen_map
 from appliance.core.outputs import Rejected
 
@@ -16,10 +16,7 @@ PREFERENCE_TYPES = {
 }
 
 
-@handles(m.SetupVenue)
-def setup_venue(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.SetupVenue)
+def setup_venue(s: Step, msg: m.SetupVenue) -> None:
     if s.state.venue is not None:
         raise Rejected("already_set_up", "The venue is already set up.", 409)
     owner = User(
@@ -43,10 +40,7 @@ def setup_venue(s: Step) -> None:
     s.reply = {"venueId": venue.venue_id, "ownerId": owner.user_id}
 
 
-@handles(m.RegisterUser)
-def register_user(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.RegisterUser)
+def register_user(s: Step, msg: m.RegisterUser) -> None:
     if msg.role not in ROLES:
         raise Rejected("invalid_role", f"role must be one of {', '.join(ROLES)}.")
     if msg.role != "user":
@@ -73,10 +67,7 @@ def register_user(s: Step) -> None:
     s.reply = {"userId": user.user_id, "role": user.role}
 
 
-@handles(m.UserLoggedIn)
-def user_logged_in(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.UserLoggedIn)
+def user_logged_in(s: Step, msg: m.UserLoggedIn) -> None:
     user = s.state.users.get(msg.user_id)
     if user is None:
         raise Rejected("not_found", "No such user.", 404)
@@ -86,10 +77,7 @@ def user_logged_in(s: Step) -> None:
     s.log("user_login", role=user.role)
 
 
-@handles(m.UpdatePreferences)
-def update_preferences(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.UpdatePreferences)
+def update_preferences(s: Step, msg: m.UpdatePreferences) -> None:
     if msg.actor.user_id != msg.user_id and msg.actor.role != "admin":
         raise Rejected("forbidden", "You can only change your own preferences.", 403)
     user = s.state.users.get(msg.user_id)
@@ -120,3 +108,11 @@ def _valid_preferences(value: Any) -> dict[str, Any]:
             raise Rejected("invalid_value", f"{key} is too long.")
         out[key] = v
     return out
+
+
+HANDLERS = table(
+    rule(m.SetupVenue, setup_venue),
+    rule(m.RegisterUser, register_user),
+    rule(m.UserLoggedIn, user_logged_in),
+    rule(m.UpdatePreferences, update_preferences),
+)

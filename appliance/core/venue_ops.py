@@ -8,7 +8,7 @@ from typing import Any
 
 from appliance.core import messages as m
 from appliance.core import queue
-from appliance.core.engine import Step, handles, require_staff
+from appliance.core.handling import Step, require_staff, rule, table
 from appliance.core.model import QueueItem, TrackInfo
 from appliance.core.outputs import Rejected
 from appliance.core.requests import check_request, wait_estimate
@@ -31,10 +31,7 @@ def item_view(item: QueueItem) -> dict[str, object]:
     return {"id": item.id, "video_id": item.video_id, "title": item.title}
 
 
-@handles(m.AddToQueue)
-def add_to_queue(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.AddToQueue)
+def add_to_queue(s: Step, msg: m.AddToQueue) -> None:
     track = valid_track(msg.track)
     if msg.position not in ("end", "next"):
         raise Rejected("invalid_position", "position must be 'end' or 'next'.")
@@ -77,10 +74,7 @@ def add_to_queue(s: Step) -> None:
     s.reply = reply
 
 
-@handles(m.RemoveFromQueue)
-def remove_from_queue(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.RemoveFromQueue)
+def remove_from_queue(s: Step, msg: m.RemoveFromQueue) -> None:
     venue = s.venue
     found: tuple[str, int] | None = None
     for name in ("priority", "active"):
@@ -114,10 +108,7 @@ def remove_from_queue(s: Step) -> None:
     queue_changed(s)
 
 
-@handles(m.MoveQueueItem)
-def move_queue_item(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.MoveQueueItem)
+def move_queue_item(s: Step, msg: m.MoveQueueItem) -> None:
     require_staff(s)
     if isinstance(msg.to_index, bool) or not isinstance(msg.to_index, int) or msg.to_index < 0:
         raise Rejected("invalid_value", "toIndex must be a whole number >= 0.")
@@ -134,8 +125,7 @@ def move_queue_item(s: Step) -> None:
     raise Rejected("not_found", "That track is not in the queue.", 404)
 
 
-@handles(m.ClearQueue)
-def clear_queue(s: Step) -> None:
+def clear_queue(s: Step, msg: m.ClearQueue) -> None:
     require_staff(s)
     cleared = len(s.venue.active_queue)
     s.set_venue(active_queue=(), base_order=())
@@ -144,10 +134,7 @@ def clear_queue(s: Step) -> None:
     queue_changed(s)
 
 
-@handles(m.Vote)
-def vote(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.Vote)
+def vote(s: Step, msg: m.Vote) -> None:
     np = s.venue.now_playing
     if np is None or np.video_id != msg.video_id:
         raise Rejected("not_playing", "You can only vote on the song that is playing.", 409)
@@ -194,10 +181,7 @@ def _update_items(
     return items if start == 0 else tuple(out)
 
 
-@handles(m.TrackResolved)
-def track_resolved(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.TrackResolved)
+def track_resolved(s: Step, msg: m.TrackResolved) -> None:
     t = msg.track
     meta: dict[str, Any] = {
         "title": t.title,
@@ -227,10 +211,7 @@ def track_resolved(s: Step) -> None:
         s.emit("NOW_PLAYING_UPDATE")
 
 
-@handles(m.TrackUnplayable)
-def track_unplayable(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.TrackUnplayable)
+def track_unplayable(s: Step, msg: m.TrackUnplayable) -> None:
     venue = s.venue
     active = _update_items(venue.active_queue, msg.video_id, unplayable=True)
     priority = _update_items(venue.priority_queue, msg.video_id, unplayable=True)
@@ -243,25 +224,16 @@ def track_unplayable(s: Step) -> None:
     queue_changed(s)
 
 
-@handles(m.RecordLog)
-def record_log(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.RecordLog)
+def record_log(s: Step, msg: m.RecordLog) -> None:
     s.log(msg.event_type, **dict(msg.event_data))
 
 
-@handles(m.SystemNotice)
-def system_notice(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.SystemNotice)
+def system_notice(s: Step, msg: m.SystemNotice) -> None:
     s.emit("SYSTEM_STATUS", status=msg.status, **dict(msg.detail))
     s.durable = False  # a notice is news, not state
 
 
-@handles(m.UpdateSchedule)
-def update_schedule(s: Step) -> None:
-    msg = s.msg
-    assert isinstance(msg, m.UpdateSchedule)
+def update_schedule(s: Step, msg: m.UpdateSchedule) -> None:
     require_staff(s)
     from appliance.core.schedule import validate_schedule
 
@@ -270,3 +242,17 @@ def update_schedule(s: Step) -> None:
     s.emit("SCHEDULE_DATA_UPDATE")
     s.log("schedule_updated")
     s.reply = {"schedule_data": data}
+
+
+HANDLERS = table(
+    rule(m.AddToQueue, add_to_queue),
+    rule(m.RemoveFromQueue, remove_from_queue),
+    rule(m.MoveQueueItem, move_queue_item),
+    rule(m.ClearQueue, clear_queue),
+    rule(m.Vote, vote),
+    rule(m.TrackResolved, track_resolved),
+    rule(m.TrackUnplayable, track_unplayable),
+    rule(m.RecordLog, record_log),
+    rule(m.SystemNotice, system_notice),
+    rule(m.UpdateSchedule, update_schedule),
+)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from appliance.core import messages as m
-from appliance.core.engine import Step, handles, step
+from appliance.core import ui_commands
+from appliance.core.engine import HANDLERS, step
+from appliance.core.handling import Step, merge_tables, rule, table
 from tests.unit.engine_kit import ADMIN, MOD, PLAYER, Driver, patron, playing_venue, track, vids
 
 
@@ -175,14 +177,33 @@ class _SilentChange(m.Message):
     """A handler written without an event: the engine still announces the new rev."""
 
 
-@handles(_SilentChange)
-def _silent_change(s: Step) -> None:
+def _silent_change(s: Step, msg: _SilentChange) -> None:
     s.set_venue(venue_name="Quietly renamed")
 
 
 def test_a_durable_change_without_events_still_emits_one() -> None:
     d = playing_venue(2)
-    out = d.do(_SilentChange())
-    assert out.durable and d.venue.venue_name == "Quietly renamed"
+    handlers = merge_tables(HANDLERS, table(rule(_SilentChange, _silent_change)))
+    out = step(d.state, _SilentChange(), d.now, handlers)
+    assert out.durable and out.state.venue is not None
+    assert out.state.venue.venue_name == "Quietly renamed"
     assert [e.type for e in out.events] == ["SYSTEM_STATUS"]
     assert out.events[0].payload["status"] == "state_changed"
+
+
+def test_a_message_type_filed_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="_SilentChange has two handlers"):
+        merge_tables(
+            table(rule(_SilentChange, _silent_change)), table(rule(_SilentChange, _silent_change))
+        )
+    with pytest.raises(ValueError, match="UiCommand has two handlers"):
+        merge_tables(HANDLERS, ui_commands.HANDLERS)
+
+
+def test_every_message_the_box_sends_has_a_handler() -> None:
+    def subclasses(t: type[m.Message]) -> set[type[m.Message]]:
+        found = set(t.__subclasses__())
+        return found.union(*(subclasses(c) for c in found)) if found else found
+
+    ours = {c for c in subclasses(m.Message) if c.__module__ == m.__name__}
+    assert ours and ours <= set(HANDLERS)
