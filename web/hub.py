@@ -1,6 +1,6 @@
 """The sync hub: one runtime subscription for every window on the console.
 
-Each published change is rendered once (`views.render_event`) into JSON text, and the same
+Each published change is rendered once (`events.render_event`) into JSON text, and the same
 text goes to every websocket, SSE and long-poll client. Each client has its own bounded
 queue; one that falls behind is not sent a backlog but a fresh SNAPSHOT, so a slow or
 silent phone costs the others nothing. Frames are `{"type", "rev", "prev", "payload"}`:
@@ -16,8 +16,9 @@ import threading
 from collections import deque
 from typing import Any, Protocol
 
+from appliance.core.events import render_event
 from appliance.core.model import State
-from appliance.core.views import render_event, snapshot_payload
+from appliance.core.views import snapshot_payload
 from web.outbox import Frame, HubClient
 from web.wire import encode
 

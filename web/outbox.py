@@ -10,10 +10,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from appliance.core.events import STAFF_ONLY
 from appliance.core.model import State
 from web.wire import encode
 
-STAFF_ONLY = frozenset({"LOG_ENTRY"})  # log lines carry addresses and user ids
 SEND_TIMEOUT = 60.0  # a window that takes nothing for this long is dropped
 CLIENT_BYTES = 1 << 20  # queued for one window before its backlog becomes a snapshot
 SEND_BUFFER = 256 * 1024  # kernel buffer per window: a stalled phone holds no more

@@ -32,12 +32,13 @@ from appliance.cloud.discovery import discovery_messages
 from appliance.cloud.freshness import Freshness
 from appliance.cloud.outbox import Outbox
 from appliance.cloud.settings import LinkSettings, Topics
-from appliance.cloud.wire import EVENT_PIECES, PIECES, encode, envelope, piece_payload
+from appliance.cloud.wire import PIECES, encode, envelope, piece_payload
 from appliance.commands import CommandError
 from appliance.core import messages as m
 from appliance.core.codec import to_data
+from appliance.core.events import pieces_of, render_event
 from appliance.core.model import State
-from appliance.core.views import render_event, snapshot_payload
+from appliance.core.views import snapshot_payload
 from appliance.runtime import Published, Resync
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,7 @@ class MqttLink:
             env = envelope(event.type, item.rev, render_event(event, item.state, window))
             self.outbox.push(t.events, encode(env), persist=persist)
             with self._lock:
-                self._dirty.update(EVENT_PIECES.get(event.type, ()))
+                self._dirty.update(pieces_of(event.type))
                 if event.type == "PLAYLIST_CONTENT_UPDATE":
                     self._discovery_due = self.settings.homeassistant
                     self._playlists_due.add(str(event.payload.get("playlist_id", "")))

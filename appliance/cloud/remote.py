@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 REV_WINDOW = 10_000  # how far a piece may lag behind events; more is not lag but a lie
 
 # events whose payload is a state piece's (or part of it): applied as they come
-EVENT_PIECE = {t: p for p, t in PIECE_TYPES.items()}
+EVENT_PIECE: dict[str, str] = {t: p for p, t in PIECE_TYPES.items()}
 READ_YOUR_WRITE = 3.0  # seconds a command's answer waits for the state that shows it
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from appliance.core.codec import from_data, to_data
+from appliance.core.events import FROM_PIECES, EventType, is_event_type
 from appliance.core.model import (
     NowPlaying,
     PlayerSettings,
@@ -29,21 +30,11 @@ from appliance.core.model import (
 from appliance.core.outputs import Event
 from appliance.core.views import now_playing_payload, playlist_summary, queue_view, settings_view
 
-PIECES = ("now_playing", "queue", "settings")
-PIECE_TYPES = {
+PIECES: tuple[str, ...] = ("now_playing", "queue", "settings")
+PIECE_TYPES: dict[str, EventType] = {
     "now_playing": "NOW_PLAYING_UPDATE",
     "queue": "QUEUE_UPDATE",
     "settings": "PLAYER_SETTINGS_UPDATE",
-}
-# which retained pieces an event makes stale
-EVENT_PIECES: dict[str, tuple[str, ...]] = {
-    "NOW_PLAYING_UPDATE": ("now_playing",),
-    "QUEUE_UPDATE": ("queue",),
-    "PLAYER_SETTINGS_UPDATE": ("settings",),
-    "SCHEDULE_DATA_UPDATE": ("settings",),
-    "PLAYLIST_CONTENT_UPDATE": ("settings",),
-    "PLAYER_DISCONNECTED": ("now_playing",),
-    "SYSTEM_STATUS": ("now_playing",),  # player_connected comes back with one
 }
 
 
@@ -136,22 +127,11 @@ def _apply_settings(venue: Venue, payload: Mapping[str, Any]) -> Venue:
     )
 
 
-STATE_RENDERED = frozenset(
-    {
-        "NOW_PLAYING_UPDATE",
-        "QUEUE_UPDATE",
-        "PLAYER_SETTINGS_UPDATE",
-        "SCHEDULE_DATA_UPDATE",
-        "PLAYLIST_CONTENT_UPDATE",
-    }
-)
-
-
 def event_from_envelope(message: Mapping[str, Any]) -> Event | None:
     """An event from the `events` topic as the console's hub wants it: payload-carrying
     types keep their payload; state-rendered ones come with the retained pieces instead."""
     event_type = message.get("type")
     payload = message.get("payload")
-    if not isinstance(event_type, str) or event_type in STATE_RENDERED:
+    if not is_event_type(event_type) or event_type in FROM_PIECES:
         return None
     return Event(event_type, frozen_map(payload if isinstance(payload, Mapping) else {}))

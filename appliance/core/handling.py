@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from appliance.core import messages as m
+from appliance.core.events import EventType
 from appliance.core.model import LogEntry, State, Venue, frozen_map
 from appliance.core.outputs import Effect, Event, Rejected
 
@@ -66,7 +67,7 @@ class Step:
         self.state = replace(self.state, seq=self.state.seq + n)
         return [f"{prefix}{i}" for i in range(first, first + n)]
 
-    def emit(self, event_type: str, **payload: Any) -> None:
+    def emit(self, event_type: EventType, **payload: Any) -> None:
         """Record an event; a payload-less one (rendered from state) is recorded once."""
         if not payload and any(e.type == event_type and not e.payload for e in self.events):
             return

@@ -5,32 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.core.model import EMPTY, PlayerSettings, QueueItem, State
 
-EVENT_TYPES = (
-    "NOW_PLAYING_UPDATE",
-    "QUEUE_UPDATE",
-    "PLAYER_SETTINGS_UPDATE",
-    "PLAYER_DISCONNECTED",
-    "SYSTEM_STATUS",
-    "LOG_ENTRY",
-    "AUTH_SUCCESS",
-    "SEARCH_RESULTS_UPDATE",
-    "CONTENT_GALLERY_UPDATE",
-    "PLAYLIST_CONTENT_UPDATE",
-    "SCHEDULE_DATA_UPDATE",
-)
+if TYPE_CHECKING:  # events.py renders with views.py, which needs Event: no import cycle
+    from appliance.core.events import EventType
 
 
 @dataclass(frozen=True)
 class Event:
     """A pushed event. For NOW_PLAYING/QUEUE/PLAYER_SETTINGS/SCHEDULE_DATA the payload is
-    rendered from the published state by `views.render_event`, once per event for all
+    rendered from the published state by `events.render_event`, once per event for all
     listeners; the others carry their payload here."""
 
-    type: str
+    type: EventType
     payload: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
 

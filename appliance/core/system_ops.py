@@ -11,17 +11,10 @@ from datetime import datetime
 from appliance.core import messages as m
 from appliance.core import queue
 from appliance.core.codec import from_data
+from appliance.core.events import ON_RESTORE
 from appliance.core.handling import Step, require_admin, rule, table
 from appliance.core.model import State
 from appliance.core.outputs import ApplySettings, PlayTrack, Prefetch, Rejected, StopPlayback
-
-_STATE_EVENTS = (
-    "NOW_PLAYING_UPDATE",
-    "QUEUE_UPDATE",
-    "PLAYER_SETTINGS_UPDATE",
-    "SCHEDULE_DATA_UPDATE",
-    "CONTENT_GALLERY_UPDATE",
-)
 
 
 def prune_activity_log(s: Step, msg: m.PruneActivityLog) -> None:
@@ -62,7 +55,7 @@ def restore_state(s: Step, msg: m.RestoreState) -> None:
     # rev stays ours (the runtime bumps it); seq never goes back, so new ids stay fresh.
     s.state = replace(restored, rev=current.rev, seq=max(current.seq, restored.seq))
     venue = s.venue
-    for event in _STATE_EVENTS:
+    for event in ON_RESTORE:
         s.emit(event)
     s.emit("PLAYLIST_CONTENT_UPDATE", playlist_id="", action="restore")
     s.emit("SYSTEM_STATUS", status="restore_complete", rev=current.rev + 1)

@@ -8,7 +8,6 @@ from typing import Any
 
 from appliance.core.codec import to_data, to_dict
 from appliance.core.model import NowPlaying, Playlist, QueueItem, State, User, Venue
-from appliance.core.outputs import Event
 
 DEFAULT_WINDOW = 50
 _NP_PRIVATE = ("likers", "skip_voters")
@@ -103,34 +102,3 @@ def snapshot_payload(state: State, window: int | None = DEFAULT_WINDOW) -> dict[
         "playlists": [playlist_summary(p) for p in state.playlists.values()],
         "content": [to_data(c) for c in state.content.values()],
     }
-
-
-def render_event(event: Event, state: State, window: int | None = DEFAULT_WINDOW) -> dict[str, Any]:
-    """An event's payload as the seed's table gives it, rendered from the state it came with."""
-    venue = state.venue
-    if event.payload and event.type != "PLAYLIST_CONTENT_UPDATE":
-        return to_dict(event.payload)
-    if venue is None:
-        return {}
-    if event.type == "NOW_PLAYING_UPDATE":
-        return now_playing_payload(venue)
-    if event.type == "QUEUE_UPDATE":
-        return queue_view(venue, 0, window)
-    if event.type == "PLAYER_SETTINGS_UPDATE":
-        return settings_view(venue)
-    if event.type == "SCHEDULE_DATA_UPDATE":
-        return {"schedule": to_data(venue.schedule_data)}
-    if event.type == "PLAYLIST_CONTENT_UPDATE":
-        pl = state.playlists.get(str(event.payload.get("playlist_id", "")))
-        base = {
-            "action": event.payload.get("action"),
-            "playlist_id": event.payload.get("playlist_id"),
-        }
-        return {
-            **base,
-            "playlist": playlist_view(pl) if pl else None,
-            "playlists": [playlist_summary(p) for p in state.playlists.values()],
-        }
-    if event.type == "CONTENT_GALLERY_UPDATE":
-        return {"items": [to_data(c) for c in state.content.values()]}
-    return to_dict(event.payload)
