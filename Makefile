@@ -7,7 +7,8 @@ STAMP := .stamps
 
 RUN_APT  := mpv libmpv2 ffmpeg ca-certificates avahi-daemon
 TEST_APT := $(RUN_APT) mosquitto mosquitto-clients pulseaudio pulseaudio-utils chromium \
-            fonts-dejavu-core systemd dosfstools mtools e2fsprogs fdisk sox faketime network-manager openssl
+            fonts-dejavu-core systemd dosfstools mtools e2fsprogs fdisk sox faketime network-manager openssl \
+            cage xwayland grim zbar-tools tesseract-ocr
 
 # The image: Debian's mmdebstrap builds it, qemu-user runs a foreign architecture's
 # package scripts, QEMU boots it in the image tests.

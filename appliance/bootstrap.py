@@ -84,6 +84,7 @@ def default_adapters() -> list[AdapterFactory]:
     from appliance.backup import build_backups
     from appliance.cloud.factory import build_appwrite_mirror, build_cloud_link
     from appliance.content import build_content
+    from appliance.display.factory import build_display
     from appliance.library.factory import build_library
     from appliance.library.importer import build_importer
     from appliance.player.factory import build_player
@@ -95,6 +96,7 @@ def default_adapters() -> list[AdapterFactory]:
     # sd_notify last: READY=1 goes out once everything before it has started.
     return [
         build_library,
+        build_display,  # before the player: its surface is the TV's bottom window
         build_player,
         build_panel,
         build_content,

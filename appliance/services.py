@@ -77,6 +77,12 @@ class SessionExpiry(Protocol):
     def expire(self, now: float | None = None) -> int: ...
 
 
+class TvOverlay(Protocol):
+    """What the TV draws over the music video (ASS events), on the player's decks."""
+
+    def show_overlay(self, ass_events: str) -> None: ...
+
+
 class CloudLink(Protocol):
     @property
     def connected(self) -> bool: ...
@@ -94,3 +100,4 @@ class Services:
     importer: PlaylistImports | None = None
     sessions: SessionExpiry | None = None  # set by the LAN console
     cloud: CloudLink | None = None  # set when a broker is configured
+    overlay: TvOverlay | None = None  # set by the player when its decks draw video

@@ -7,19 +7,9 @@ import logging
 import socket
 from typing import Any
 
+from appliance.lan import lan_address
+
 log = logging.getLogger(__name__)
-
-
-def lan_address() -> str:
-    """The address this box uses toward the LAN (no packet is sent)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.255.255.255", 1))
-        return str(probe.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
-    finally:
-        probe.close()
 
 
 class MdnsAnnouncer:

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from appliance.firstboot import read_setup_status
+from appliance.lan import lan_address
 from web.context import console
-from web.netinfo import lan_address
 
 bp = Blueprint("pages", __name__)
 

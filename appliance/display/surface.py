@@ -1,0 +1,68 @@
+"""The idle surface: one mpv showing a still, dark background with the overlay drawn on it.
+It is the compositor's first window, so any deck showing a video is mapped above it and
+it shows through whenever no video is up (nothing playing, an audio-only track, a stop)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import mpv
+
+from appliance.display.overlay import HEIGHT, WIDTH
+
+log = logging.getLogger(__name__)
+
+# A moving source, not a still: mpv under a Wayland compositor may never show a single
+# frame (measured with cage: a still image stayed unseen), and a new overlay is drawn with
+# the next frame. Ten frames a second of a flat colour cost 2.4% of an x86 core in software.
+BACKGROUND = f"av://lavfi:color=c=0x101820:s={WIDTH}x{HEIGHT}:r=10"
+OVERLAY_ID = 1
+
+
+def _mpv_log(level: str, component: str, message: str) -> None:
+    log.warning("idle surface: mpv %s %s: %s", level, component, message.strip())
+
+
+class IdleSurface:
+    def __init__(self, vo: str = "gpu,wlshm") -> None:
+        self._vo = vo
+        self._mpv: Any = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        player = mpv.MPV(
+            vo=self._vo,
+            ao="null",
+            osc=False,
+            input_default_bindings=False,
+            input_vo_keyboard=False,
+            fullscreen=True,
+            force_window="yes",
+            idle="yes",
+            loop_file="inf",
+            ytdl=False,
+            hwdec="no",
+            log_handler=_mpv_log,
+            loglevel="warn",
+        )
+        player.play(BACKGROUND)
+        with self._lock:
+            self._mpv = player
+
+    def show_overlay(self, ass_events: str) -> None:
+        with self._lock:
+            player = self._mpv
+        if player is None:
+            return
+        try:
+            player.command("osd-overlay", OVERLAY_ID, "ass-events", ass_events, WIDTH, HEIGHT)
+        except mpv.ShutdownError:
+            log.warning("the idle surface has gone; the TV shows only the decks")
+
+    def stop(self) -> None:
+        with self._lock:
+            player, self._mpv = self._mpv, None
+        if player is not None:
+            player.terminate()

@@ -1,0 +1,110 @@
+"""`Tv`: a listener of the runtime that keeps the TV's overlay in step with the venue.
+
+Each published change is turned into a `TvPicture`; only a picture that differs is drawn,
+on the idle surface (`idle_screen`) and on the player's decks (`deck_overlay`). The facts
+the state does not hold (the patron address, the first-start PIN, setup problems) are read
+again every `facts_every` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from appliance.core.model import State
+from appliance.display.overlay import (
+    ScreenFacts,
+    TvPicture,
+    deck_overlay,
+    idle_screen,
+    picture_of,
+)
+from appliance.subscription import Published, Resync
+
+log = logging.getLogger(__name__)
+
+
+class Surface(Protocol):
+    def show_overlay(self, ass_events: str) -> None: ...
+
+
+class StateFeed(Protocol):
+    @property
+    def state(self) -> State: ...
+
+    def subscribe(self, maxsize: int = 256, name: str = "") -> Subscriber: ...
+
+
+class Subscriber(Protocol):
+    def get(self, timeout: float | None = None) -> Published | Resync | None: ...
+
+    def close(self) -> None: ...
+
+
+class Tv:
+    def __init__(
+        self,
+        feed: StateFeed,
+        facts: Callable[[], ScreenFacts],
+        idle: Surface,
+        decks: Callable[[], Surface | None],
+        *,
+        facts_every: float = 30.0,
+    ) -> None:
+        self._feed = feed
+        self._facts = facts
+        self._idle = idle
+        self._decks = decks  # the player's, once it runs
+        self._facts_every = facts_every
+        self._picture: TvPicture | None = None
+        self._deck_picture: TvPicture | None = None
+        self._announcing = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.drawn = 0  # pictures drawn (for tests and the figures)
+
+    def start(self) -> None:
+        self._sub = self._feed.subscribe(name="tv")
+        self._thread = threading.Thread(target=self._run, name="tv", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sub.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        facts, read_at = self._facts(), time.monotonic()
+        self.draw(self._feed.state, facts)
+        while not self._stop.is_set():
+            item = self._sub.get(timeout=self._facts_every if self._deck_picture else 1.0)
+            if time.monotonic() - read_at >= self._facts_every:
+                facts, read_at = self._facts(), time.monotonic()
+            if isinstance(item, Published):
+                for event in item.events:
+                    if event.type == "SYSTEM_STATUS":
+                        status = event.payload.get("status")
+                        if status == "announcement_started":
+                            self._announcing = True
+                        elif status == "announcement_finished":
+                            self._announcing = False
+            state = item.state if item is not None else self._feed.state
+            try:
+                self.draw(state, facts)
+            except Exception:  # the TV must never take the box down
+                log.exception("drawing the TV failed")
+
+    def draw(self, state: State, facts: ScreenFacts) -> None:
+        picture = picture_of(state, facts, self._announcing)
+        if picture != self._picture:
+            self._picture = picture
+            self._idle.show_overlay(idle_screen(picture))
+            self.drawn += 1
+        decks = self._decks()  # None until the player runs; it may start after us
+        if decks is not None and picture != self._deck_picture:
+            self._deck_picture = picture
+            decks.show_overlay(deck_overlay(picture))

@@ -1,0 +1,88 @@
+"""The TV's idle screen on a real (headless) compositor: the QR code a phone scans, the
+first-start PIN until staff log in, and the messages a venue needs to see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.bootstrap import build
+from appliance.display.factory import TvDisplay, build_display
+from appliance.lan import lan_address
+from tests.integration.web.conftest import Api
+from tests.support.compositor import HeadlessTv, headless_tv
+from tests.support.server import WEB_SECTION, RunningBox, box_config, free_port
+
+
+@pytest.fixture
+def tv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeadlessTv]:
+    with headless_tv(tmp_path) as screen:
+        for key, value in screen.environ.items():
+            monkeypatch.setenv(key, value)
+        yield screen
+
+
+@pytest.fixture
+def tv_box(tmp_path: Path, tv: HeadlessTv) -> Iterator[RunningBox]:
+    from web.adapter import build_console
+
+    port = free_port()
+    config = box_config(
+        tmp_path / "data",
+        port,
+        admin_pin="",  # first start: the box makes a PIN and the TV shows it
+        sections={"web": dict(WEB_SECTION), "display": {"vo": "wlshm"}},
+    )
+    box = build(config, adapters=[build_display, build_console])
+    box.start()
+    try:
+        yield RunningBox(box, f"http://127.0.0.1:{port}", port)
+    finally:
+        box.stop()
+
+
+def display_of(box: RunningBox) -> TvDisplay:
+    return next(a for a in box.box.adapters if isinstance(a, TvDisplay))
+
+
+def test_the_idle_screen_brings_phones_to_the_patron_page(
+    tv: HeadlessTv, tv_box: RunningBox
+) -> None:
+    expected = f"http://{lan_address()}:{tv_box.port}/patron"
+    shot = tv.grab_until(lambda image: tv.qr_codes(image))
+    assert tv.qr_codes(shot) == [expected]
+    assert display_of(tv_box).tv.drawn >= 1
+
+
+def test_the_first_start_pin_shows_until_staff_log_in(tv: HeadlessTv, tv_box: RunningBox) -> None:
+    pin = tv_box.box.first_pin
+    assert len(pin) >= 4
+    shown = tv.grab_until(lambda image: pin in tv.text(image))
+    assert pin in tv.text(shown)
+    Api(tv_box.url).login(pin)
+    gone = tv.grab_until(lambda image: "PIN" not in tv.text(image))
+    text = tv.text(gone)
+    assert pin not in text and "PIN" not in text
+    assert "Scan to request" in text  # the screen is still there, only the PIN went
+
+
+def test_an_emergency_stop_and_closed_requests_are_on_the_screen(
+    tv: HeadlessTv, tv_box: RunningBox
+) -> None:
+    staff = Api(tv_box.url).login(tv_box.box.first_pin)
+    r = staff.cmd("/api/ui/command", {"command": "EMERGENCY_STOP"})
+    assert r.status_code == 200, r.text
+    shot = tv.grab_until(lambda image: "Emergency stop" in tv.text(image))
+    assert "Emergency stop" in tv.text(shot)
+    r = staff.cmd(
+        "/api/settings/update",
+        {
+            "setting": "request_rules",
+            "value": {"requests_open": False, "closed_message": "Requests reopen at nine"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    shot = tv.grab_until(lambda image: "reopen at nine" in tv.text(image))
+    assert "Requests reopen at nine" in tv.text(shot)

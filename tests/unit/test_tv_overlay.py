@@ -1,0 +1,69 @@
+"""The TV's picture from the venue's state (pure): what shows, and text that cannot
+restyle the screen."""
+
+from __future__ import annotations
+
+from appliance.core import messages as m
+from appliance.display.overlay import (
+    ScreenFacts,
+    TvPicture,
+    deck_overlay,
+    idle_screen,
+    picture_of,
+    plain,
+)
+from appliance.display.qr import qr_drawing, qr_modules
+from tests.unit.engine_kit import ADMIN, playing_venue
+
+FACTS = ScreenFacts(patron_url="http://192.168.1.20:8080/patron", first_pin="482913")
+
+
+def texts(p: TvPicture) -> list[str]:
+    return [msg.text for msg in p.messages]
+
+
+def test_now_playing_and_the_next_three_come_from_the_queue() -> None:
+    d = playing_venue(6)
+    p = picture_of(d.state, FACTS)
+    np = d.venue.now_playing
+    assert np is not None and p.title == np.title
+    assert [t for t, _ in p.coming_up] == [i.title for i in d.venue.active_queue[:3]]
+
+
+def test_the_first_start_pin_shows_until_a_staff_member_logs_in() -> None:
+    d = playing_venue(2)
+    assert any("482913" in t for t in texts(picture_of(d.state, FACTS)))
+    d.do(m.UserLoggedIn(user_id=ADMIN.user_id, actor=ADMIN))
+    assert not any("482913" in t for t in texts(picture_of(d.state, FACTS)))
+
+
+def test_emergency_stop_closed_requests_and_announcements_are_messages() -> None:
+    d = playing_venue(2)
+    d.ui("EMERGENCY_STOP")
+    d.do(m.UpdateSetting(setting="request_rules", value={"requests_open": False}, actor=ADMIN))
+    found = texts(picture_of(d.state, ScreenFacts("u"), announcing=True))
+    assert found == ["Emergency stop", "Announcement", "Requests are closed"]
+
+
+def test_titles_cannot_carry_override_tags() -> None:
+    assert plain("Song {\\fs200\\pos(0,0)} \\N x") == "Song (/fs200/pos(0,0)) /N x"
+
+
+def test_the_qr_code_is_drawn_on_its_quiet_zone_in_row_runs() -> None:
+    modules = qr_modules(FACTS.patron_url)
+    paper, dark = qr_drawing(modules, 4)
+    side = len(modules) * 4
+    assert paper == f"m 0 0 l {side} 0 {side} {side} 0 {side}"
+    assert not any(modules[0]) and not any(row[0] for row in modules)  # quiet zone
+    runs = sum(
+        1 for row in modules for i, cell in enumerate(row) if cell and (i == 0 or not row[i - 1])
+    )
+    assert dark.count("m ") == runs
+
+
+def test_both_screens_carry_the_qr_code_and_the_messages() -> None:
+    d = playing_venue(3)
+    p = picture_of(d.state, FACTS)
+    for ass in (deck_overlay(p), idle_screen(p)):
+        assert "\\p1" in ass and "482913" in ass and FACTS.patron_url in ass
+    assert "Scan to request a song" in idle_screen(p)
