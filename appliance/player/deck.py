@@ -38,6 +38,11 @@ class DeckOutput:
     audio_device: str = ""  # mpv audio-device, e.g. "pulse/djamms" or "alsa/default"
     audio_buffer: float = 0.2  # seconds
     hwdec: str = "auto-safe"
+    # gpu (its defaults, bilinear scaling and no debanding, suit a Pi), through the TV's
+    # compositor or straight to KMS; wlshm: a compositor without GL; drm's dumb buffers
+    # where there is a screen but no GL (virtio-gpu, simple KMS); null where there is no
+    # screen, so a headless box still plays the sound
+    vo: str = "gpu,wlshm,drm,null"
 
     def mpv_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {
@@ -65,10 +70,8 @@ class DeckOutput:
         if self.video == "null":
             opts["vo"] = "null"
         else:
-            # gpu (its defaults, bilinear scaling and no debanding, suit a Pi); drm's dumb
-            # buffers where there is a screen but no GL (virtio-gpu, simple KMS); null where
-            # there is no screen, so a headless box still plays the sound
-            opts["vo"] = "gpu,drm,null"
+            opts["vo"] = self.vo
+            opts["fullscreen"] = True
         return opts
 
 
@@ -209,6 +212,13 @@ class MpvDeck:
                 self.mpv.command("playlist-remove", 0)
         except (mpv.ShutdownError, RuntimeError, TypeError, ValueError):
             log.debug("deck %s: playlist trim failed", self.name, exc_info=True)
+
+    def show_overlay(self, ass_events: str) -> None:
+        """Draw ASS events over the picture, in a 1280x720 frame scaled to the screen."""
+        try:
+            self.mpv.command("osd-overlay", 1, "ass-events", ass_events, 1280, 720)
+        except (mpv.ShutdownError, SystemError):
+            log.debug("deck %s: overlay not drawn", self.name, exc_info=True)
 
     def show_video(self) -> None:
         self.mpv.vid = "auto"

@@ -4,7 +4,8 @@ there is no mpv (`player = "standin"`).
 `[player]` settings in the config file: `audio_buffer` (s, default 0.2: stops do not wait
 for it, since a paused stream is dropped at the sound server), `alsa_device`
 (default "default", used with `--audio alsa`), `stall_timeout` (s, default 8),
-`heartbeat_every` (s, default 5), `hwdec` (default "auto-safe").
+`heartbeat_every` (s, default 5), `hwdec` (default "auto-safe"), `vo` (mpv's video
+outputs, tried in turn; default "gpu,wlshm,drm,null").
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> Dec
         audio_device=device,
         audio_buffer=float(section.get("audio_buffer", 0.2)),
         hwdec=str(section.get("hwdec", "auto-safe")),
+        vo=str(section.get("vo", DeckOutput.vo)),
     )
 
 
@@ -98,4 +100,6 @@ def build_player(box: Box) -> Mixer | StandInAdapter:
         clip_loudness=box.services.loudness.measure_now if box.services.loudness else None,
     )
     box.runtime.add_effect_sink(mixer, "mixer")
+    if mixer.output.video != "null":
+        box.services.overlay = mixer  # the TV draws its overlay on the decks
     return mixer

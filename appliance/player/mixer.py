@@ -106,6 +106,7 @@ class Mixer:
         self._last_state = ""
         self.last_heartbeat = 0.0
         self.af = ""
+        self.overlay = ""  # the TV's overlay (ASS events), drawn on every deck
         self._early: list[Effect] = []
         self.left_behind: list[str] = []  # decks whose core did not close at stop()
         self.announcer = Announcer(self, clips or (lambda _cid: None), clip_loudness)
@@ -151,7 +152,16 @@ class Mixer:
         deck.set_mute(self.settings.is_muted)
         if self.af:
             deck.set_property("af", self.af)
+        if self.overlay:
+            deck.show_overlay(self.overlay)
         return deck
+
+    def show_overlay(self, ass_events: str) -> None:
+        """The TV's overlay on both decks, so it stays up through a crossfade."""
+        with self._lock:
+            self.overlay = ass_events
+            for slot in self.slots:
+                slot.deck.show_overlay(ass_events)
 
     def _on_deck_event(self, deck: MpvDeck, kind: str, data: dict[str, Any]) -> None:
         # mpv's event thread: hand over and return; the loop acts on it.

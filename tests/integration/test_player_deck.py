@@ -19,8 +19,9 @@ def test_video_auto_draws_only_where_there_is_a_screen(tmp_path: Path) -> None:
     (tmp_path / "dri" / "card0").touch()
     assert has_screen({}, dri=tmp_path / "dri")
     with_screen = deck_output(Config(video="auto"), {"DISPLAY": ":0"})
-    # drm where GL fails (no GPU driver), null if the screen fails
-    assert with_screen.mpv_options()["vo"] == "gpu,drm,null"
+    # wlshm under a compositor without GL, drm where GL fails (no GPU driver), null if the
+    # screen fails
+    assert with_screen.mpv_options()["vo"] == "gpu,wlshm,drm,null"
     assert deck_output(Config(video="null"), {"DISPLAY": ":0"}).mpv_options()["vo"] == "null"
 
 

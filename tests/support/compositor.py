@@ -76,7 +76,9 @@ class HeadlessTv:
 def centre_colour(image: Image.Image, box: tuple[int, int, int, int] = (400, 250, 880, 470)):
     """The mean colour of a region (the middle of the picture by default)."""
     region = image.crop(box)
-    pixels = list(region.getdata())
+    pixels = list(
+        region.get_flattened_data() if hasattr(region, "get_flattened_data") else region.getdata()
+    )
     n = len(pixels)
     return tuple(sum(p[i] for p in pixels) // n for i in range(3))
 

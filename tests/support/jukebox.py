@@ -27,6 +27,7 @@ from appliance.config import Config
 from appliance.content import build_content
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
+from appliance.display.factory import build_display
 from appliance.library.factory import build_library
 from appliance.player.factory import build_player
 from appliance.runtime import Reply
@@ -46,6 +47,7 @@ class Jukebox:
         cache_max_mb: int = 512,
         video: str = "null",
         content: bool = False,
+        display: bool = False,
     ) -> None:
         self.root = Path(root)
         self.pulse = pulse
@@ -60,12 +62,14 @@ class Jukebox:
             cache_max_mb=cache_max_mb,
             sections={
                 "player": {**(player or {})},
+                "display": {"vo": (player or {}).get("vo", "gpu,wlshm")},
                 "library": {"attempts": 2, "backoff": 0.05, "socket_timeout": 3,
                             "scan_every": 0.5, **(library or {})},
             },
         )  # fmt: skip
         self.box: Box | None = None
         self.with_content = content  # the gallery too (announcement clips)
+        self.with_display = display  # the TV (needs a Wayland compositor in the env)
         self._saved_env: dict[str, str | None] = {}
 
     def start(self) -> Jukebox:
@@ -75,7 +79,8 @@ class Jukebox:
                 os.environ[key] = value
         # The player and its library only: the console, panel and scheduler have rigs of
         # their own, and a console here would want the port.
-        adapters = [build_library, build_player] + ([build_content] if self.with_content else [])
+        adapters = [build_library, *([build_display] if self.with_display else []), build_player]
+        adapters += [build_content] if self.with_content else []
         self.box = build(self.config, adapters=adapters)
         self.events: list[tuple[str, dict[str, Any]]] = []  # every published event, in order
         self._events_sub = self.box.runtime.subscribe(maxsize=100_000, name="test-events")

@@ -46,8 +46,10 @@ def make_track(
     title: str = "",
     artist: str = "",
     size: str = "320x180",
+    picture: str = "testsrc2",
 ) -> Path:
-    """A sine tone of `seconds`. `.mp4` gets an H.264 test-pattern video (AAC audio),
+    """A sine tone of `seconds`. `.mp4` gets an H.264 video of lavfi's `picture` (a test
+    pattern; "color=c=red" for a flat colour) with AAC audio,
     `.wav`/`.flac` are sample-exact audio, `.m4a` AAC audio. Tags set when given."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,9 @@ def make_track(
     cmd = [FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", audio]
     suffix = path.suffix.lower()
     if suffix == ".mp4":
-        cmd += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}"]
+        joined = ":" if "=" in picture else "="  # "testsrc2=size=..", "color=c=red:size=.."
+        source = f"{picture}{joined}size={size}:rate=25:duration={seconds}"
+        cmd += ["-f", "lavfi", "-i", source]
         cmd += ["-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast"]
         cmd += ["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"]
     elif suffix == ".m4a":
