@@ -22,8 +22,12 @@ def lan_address() -> str:
 
 def patron_url(config: Config, port: int | None = None) -> str:
     """The patron page as a phone opens it: `[web] public_url` when set, else this box's
-    LAN address (never 127.0.0.1 when the box has a network)."""
+    LAN address; "" while the box has no network (a QR code to 127.0.0.1 would send
+    phones nowhere)."""
     configured = config.section("web").get("public_url")
     if configured:
         return str(configured).rstrip("/") + "/patron"
-    return f"http://{lan_address()}:{port or config.port}/patron"
+    address = lan_address()
+    if address.startswith("127."):
+        return ""
+    return f"http://{address}:{port or config.port}/patron"

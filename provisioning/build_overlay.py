@@ -30,6 +30,7 @@ ENABLED = {
         "djamms-firstboot.service",
         "djamms-audio.service",
         "djamms-wifi-setup.service",
+        "djamms-display.service",
     ),
 }
 EXECUTABLE_DIRS = ("usr/lib/djamms/",)

@@ -38,6 +38,7 @@ COMMON = (
     "netbase", "procps", "ca-certificates", "tzdata", "python3", "python3-venv",
     "mpv", "libmpv2", "ffmpeg", "pulseaudio", "alsa-utils", "network-manager",
     "dnsmasq-base", "iw", "rfkill", "wireless-regdb", "avahi-daemon", "fonts-dejavu-core",
+    "cage", "xwayland", "libpam-systemd",
     "cloud-guest-utils", "e2fsprogs", "initramfs-tools", "zstd",
 )  # fmt: skip
 PER_ARCH = {

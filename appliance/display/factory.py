@@ -25,8 +25,16 @@ if TYPE_CHECKING:
 
 
 def wants_display(config: Config, environ: Mapping[str, str]) -> bool:
+    """A compositor is up (its socket exists: on the image the display service starts
+    only where there is a screen) and video is wanted."""
     enabled = config.section("display").get("enabled", True) is not False
-    return enabled and config.video != "null" and bool(environ.get("WAYLAND_DISPLAY"))
+    name = environ.get("WAYLAND_DISPLAY", "")
+    if not (enabled and config.video != "null" and name):
+        return False
+    socket = (
+        Path(name) if name.startswith("/") else Path(environ.get("XDG_RUNTIME_DIR", "/")) / name
+    )
+    return socket.exists()
 
 
 def screen_facts(config: Config, first_pin: Callable[[], str]) -> Callable[[], ScreenFacts]:

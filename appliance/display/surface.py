@@ -22,7 +22,9 @@ OVERLAY_ID = 1
 
 
 def _mpv_log(level: str, component: str, message: str) -> None:
-    log.warning("idle surface: mpv %s %s: %s", level, component, message.strip())
+    # ffmpeg's own probing (e.g. for CUDA) is noise; mpv's errors about the surface are not
+    logger = log.debug if component == "ffmpeg" else log.warning
+    logger("idle surface: mpv %s %s: %s", level, component, message.strip())
 
 
 class IdleSurface:

@@ -52,7 +52,7 @@ class Tv:
         idle: Surface,
         decks: Callable[[], Surface | None],
         *,
-        facts_every: float = 30.0,
+        facts_every: float = 10.0,
     ) -> None:
         self._feed = feed
         self._facts = facts

@@ -6,6 +6,7 @@ venue; each says what it checks."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -104,6 +105,31 @@ def test_the_tv_shows_the_playing_video(venue: Venue) -> None:
             return
         time.sleep(2)
     raise AssertionError(f"no picture on the TV: {lit:.1%} lit, {colours} colours")
+
+
+def _qr_codes(ppm: Path) -> list[str]:
+    out = subprocess.run(["zbarimg", "-q", "--raw", str(ppm)], capture_output=True, text=True,
+                         timeout=60)  # fmt: skip
+    return [line for line in out.stdout.splitlines() if line]
+
+
+def test_the_tv_overlay_brings_phones_to_the_patron_page(venue: Venue) -> None:
+    """The overlay over the video carries the QR code; it opens the patron page at the
+    box's address on the venue's network (QEMU's user network: 10.0.2.15), not 127.0.0.1."""
+    expected = ["http://10.0.2.15:8080/patron"]
+    deadline = time.monotonic() + 300
+    codes: list[str] = []
+    while time.monotonic() < deadline and codes != expected:
+        # until the network is up there is no address to give (and no QR code)
+        codes = _qr_codes(venue.m.screendump(venue.work / "overlay.ppm"))
+        assert not any("127.0.0.1" in c for c in codes), codes
+        if codes != expected:
+            time.sleep(2)
+    assert codes == expected, codes
+    m = venue.m
+    m.wait_shell(timeout=300)
+    code, out = m.sh("systemctl is-active djamms-display.service; pgrep -u djamms -x cage")
+    assert code == 0 and out.splitlines()[0] == "active", out
 
 
 def _wait_for_tone(m: Machine, freq: float, timeout: float) -> float:

@@ -3,7 +3,11 @@ restyle the screen."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from appliance.config import Config
 from appliance.core import messages as m
+from appliance.display.factory import wants_display
 from appliance.display.overlay import (
     ScreenFacts,
     TvPicture,
@@ -67,3 +71,15 @@ def test_both_screens_carry_the_qr_code_and_the_messages() -> None:
     for ass in (deck_overlay(p), idle_screen(p)):
         assert "\\p1" in ass and "482913" in ass and FACTS.patron_url in ass
     assert "Scan to request a song" in idle_screen(p)
+
+
+def test_the_tv_runs_only_where_a_compositor_socket_exists(tmp_path: Path) -> None:
+    config = Config(video="auto")
+    env = {"XDG_RUNTIME_DIR": str(tmp_path), "WAYLAND_DISPLAY": "wayland-0"}
+    assert not wants_display(config, env)  # a headless box: the service set it, no socket
+    (tmp_path / "wayland-0").touch()
+    assert wants_display(config, env)
+    assert not wants_display(Config(video="null"), env)
+    off = Config(video="auto", sections={"display": {"enabled": False}})
+    assert not wants_display(off, env)
+    assert wants_display(config, {"WAYLAND_DISPLAY": str(tmp_path / "wayland-0")})
