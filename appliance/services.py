@@ -77,10 +77,22 @@ class SessionExpiry(Protocol):
     def expire(self, now: float | None = None) -> int: ...
 
 
+# The TV's logo, as both the display and the player draw it with mpv's `overlay-add`:
+# raw BGRA pixels of this size, placed at this point of the screen (top left).
+TV_LOGO_X, TV_LOGO_Y, TV_LOGO_W, TV_LOGO_H = 40, 24, 240, 96
+
+
+def tv_logo_args(raw: Path) -> tuple[object, ...]:
+    """mpv's `overlay-add` arguments for the logo (overlay 2; 1 is the ASS overlay)."""
+    return (2, TV_LOGO_X, TV_LOGO_Y, str(raw), 0, "bgra", TV_LOGO_W, TV_LOGO_H, TV_LOGO_W * 4)
+
+
 class TvOverlay(Protocol):
-    """What the TV draws over the music video (ASS events), on the player's decks."""
+    """What the TV draws over the music video (ASS events, the logo), on the player's decks."""
 
     def show_overlay(self, ass_events: str) -> None: ...
+
+    def show_logo(self, raw: Path | None) -> None: ...
 
 
 class CloudLink(Protocol):

@@ -3,7 +3,8 @@ adapter (mpv's wlshm output: software scaling, as on a compositor without GL):
 
 - the picture switch against the audio crossfade's midpoint (screenshots with grim, about
   every 60-100 ms, so the figure is good to that step);
-- frames each deck dropped during a 720p crossfade (mpv's frame-drop-count);
+- frames each deck dropped during a 720p crossfade (mpv's frame-drop-count plus
+  decoder-frame-drop-count);
 - RSS and CPU of the display stack: the compositor, and the box's process (Python, the
   idle surface and both decks) on the idle screen and while a 720p video plays.
 
@@ -93,6 +94,7 @@ def main() -> None:
                         for slot in list(box.mixer.slots):
                             try:
                                 n = int(slot.deck.mpv["frame-drop-count"] or 0)
+                                n += int(slot.deck.mpv["decoder-frame-drop-count"] or 0)
                             except Exception:  # a deck between files has no counter
                                 n = 0
                             drops[slot.deck.name] = max(drops.get(slot.deck.name, 0), n)

@@ -113,6 +113,12 @@ class PlayerSettings:
     loudness_normalization: bool = True  # every track played at loudness_target
     loudness_target: int = -16  # LUFS
     duck_db: int = 12  # how far the music drops under an announcement
+    # What the TV shows over the video (the QR code brings patrons in; the logo is a
+    # gallery image, "" for none).
+    tv_now_playing: bool = True
+    tv_coming_up: bool = True
+    tv_qr_code: bool = True
+    tv_logo: str = ""
 
 
 @dataclass(frozen=True)

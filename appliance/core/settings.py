@@ -85,6 +85,9 @@ SIMPLE: dict[str, Callable[[str, Any], Any]] = {
     "loudness_normalization": _bool,
     "loudness_target": _int(*TARGET_RANGE),
     "duck_db": _int(0, 40),
+    "tv_now_playing": _bool,
+    "tv_coming_up": _bool,
+    "tv_qr_code": _bool,
 }
 OBJECTS = {
     "eq_settings": _object(EQ_BANDS, _eq_gain),
@@ -131,6 +134,20 @@ def _str_list(name: str, value: Any) -> tuple[str, ...]:
     return tuple(x.strip() for x in value if x.strip())
 
 
+def _logo(s: Step, value: Any) -> str:
+    """A gallery image's id for the TV's logo, or "" for none."""
+    if value == "":
+        return ""
+    if not isinstance(value, str):
+        raise Rejected("invalid_value", 'tv_logo must be a content id or "".')
+    item = s.state.content.get(value)
+    if item is None:
+        raise Rejected("not_found", "No such item in the content gallery.", 404)
+    if item.kind != "image":
+        raise Rejected("not_an_image", "The TV's logo must be an image.", 409)
+    return value
+
+
 def update_setting(s: Step, msg: m.UpdateSetting) -> None:
     require_staff(s)
     name = ALIASES.get(msg.setting, msg.setting)
@@ -145,6 +162,9 @@ def update_setting(s: Step, msg: m.UpdateSetting) -> None:
         s.set_venue(player_settings=settings)
         s.effect(ApplySettings(settings))
         s.emit("PLAYER_SETTINGS_UPDATE")
+    elif name == "tv_logo":
+        s.set_venue(player_settings=replace(settings, tv_logo=_logo(s, msg.value)))
+        s.emit("PLAYER_SETTINGS_UPDATE")
     elif name == "shuffle_enabled":
         if _bool(name, msg.value) != settings.shuffle_enabled:
             toggle_shuffle(s)
@@ -155,7 +175,8 @@ def update_setting(s: Step, msg: m.UpdateSetting) -> None:
         s.set_venue(venue_name=_text(100)(name, msg.value))
         s.emit("PLAYER_SETTINGS_UPDATE")
     else:
-        known = sorted([*SIMPLE, *OBJECTS, "request_rules", "venue_name", "shuffle_enabled"])
+        others = ("request_rules", "venue_name", "shuffle_enabled", "tv_logo")
+        known = sorted([*SIMPLE, *OBJECTS, *others])
         raise Rejected("unknown_setting", f"Unknown setting {msg.setting!r}.", known=known)
     s.log("setting_updated", setting=name, value=msg.value)
     s.reply = {"setting": name}

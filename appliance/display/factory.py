@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.config import Config
+from appliance.display.logo import LogoFiles
 from appliance.display.overlay import ScreenFacts
 from appliance.display.surface import IdleSurface
 from appliance.display.tv import Tv
@@ -74,6 +75,11 @@ class TvDisplay:
         self.surface.stop()
 
 
+def _gallery_file(box: Box, content_id: str) -> Path | None:
+    content, item = box.services.content, box.runtime.state.content.get(content_id)
+    return content.media_path(item) if content is not None and item is not None else None
+
+
 def build_display(box: Box) -> TvDisplay | None:
     config = box.config
     if not wants_display(config, os.environ):
@@ -81,5 +87,6 @@ def build_display(box: Box) -> TvDisplay | None:
     surface = IdleSurface(vo=str(config.section("display").get("vo", "gpu,wlshm")))
     services = box.services
     facts = screen_facts(config, lambda: box.first_pin)  # made at start, after this
-    tv = Tv(box.runtime, facts, surface, lambda: services.overlay)
+    logos = LogoFiles(lambda cid: _gallery_file(box, cid), config.data_dir / "tv")
+    tv = Tv(box.runtime, facts, surface, lambda: services.overlay, logo_file=logos.raw)
     return TvDisplay(surface, tv)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.core import queue
-from appliance.core.model import State
+from appliance.core.model import PlayerSettings, State
 from appliance.display.qr import qr_drawing, qr_modules
 
 WIDTH, HEIGHT = 1280, 720
@@ -41,6 +41,7 @@ class TvPicture:
     patron_url: str
     messages: tuple[Message, ...]
     show_qr: bool = True
+    logo: str = ""  # a gallery image's content id
 
 
 def picture_of(state: State, facts: ScreenFacts, announcing: bool = False) -> TvPicture:
@@ -59,8 +60,9 @@ def picture_of(state: State, facts: ScreenFacts, announcing: bool = False) -> Tv
         messages.append(Message(f"Setup problem: {facts.setup_problem}", RED))
     if facts.hotspot:
         messages.append(Message(facts.hotspot, WHITE))
-    np = venue.now_playing if venue else None
-    upcoming = queue.upcoming(venue, COMING_UP) if venue else ()
+    shown = venue.player_settings if venue else PlayerSettings()
+    np = venue.now_playing if venue and shown.tv_now_playing else None
+    upcoming = queue.upcoming(venue, COMING_UP) if venue and shown.tv_coming_up else ()
     return TvPicture(
         venue_name=venue.venue_name if venue else "DJAMMS",
         title=np.title if np else "",
@@ -68,7 +70,8 @@ def picture_of(state: State, facts: ScreenFacts, announcing: bool = False) -> Tv
         coming_up=tuple((i.title, i.artist) for i in upcoming),
         patron_url=facts.patron_url,
         messages=tuple(messages),
-        show_qr=bool(facts.patron_url),
+        show_qr=bool(facts.patron_url) and shown.tv_qr_code,
+        logo=shown.tv_logo if shown.tv_logo in state.content else "",
     )
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import mpv
 
 from appliance.display.overlay import HEIGHT, WIDTH
+from appliance.services import tv_logo_args
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,19 @@ class IdleSurface:
             player.command("osd-overlay", OVERLAY_ID, "ass-events", ass_events, WIDTH, HEIGHT)
         except mpv.ShutdownError:
             log.warning("the idle surface has gone; the TV shows only the decks")
+
+    def show_logo(self, raw: Path | None) -> None:
+        with self._lock:
+            player = self._mpv
+        if player is None:
+            return
+        try:
+            if raw is None:
+                player.command("overlay-remove", 2)
+            else:
+                player.command("overlay-add", *tv_logo_args(raw))
+        except (mpv.ShutdownError, SystemError):
+            log.warning("the idle surface did not take the logo")
 
     def stop(self) -> None:
         with self._lock:

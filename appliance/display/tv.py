@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from appliance.core.model import State
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 class Surface(Protocol):
     def show_overlay(self, ass_events: str) -> None: ...
+
+    def show_logo(self, raw: Path | None) -> None: ...
 
 
 class StateFeed(Protocol):
@@ -52,6 +55,7 @@ class Tv:
         idle: Surface,
         decks: Callable[[], Surface | None],
         *,
+        logo_file: Callable[[str], Path | None] = lambda _id: None,
         facts_every: float = 10.0,
     ) -> None:
         self._feed = feed
@@ -59,6 +63,7 @@ class Tv:
         self._idle = idle
         self._decks = decks  # the player's, once it runs
         self._facts_every = facts_every
+        self._logo_file = logo_file  # gallery id -> raw pixels for the overlay
         self._picture: TvPicture | None = None
         self._deck_picture: TvPicture | None = None
         self._announcing = False
@@ -101,10 +106,18 @@ class Tv:
     def draw(self, state: State, facts: ScreenFacts) -> None:
         picture = picture_of(state, facts, self._announcing)
         if picture != self._picture:
+            logo_changed = self._picture is None or picture.logo != self._picture.logo
             self._picture = picture
             self._idle.show_overlay(idle_screen(picture))
+            if logo_changed:
+                self._idle.show_logo(self._logo(picture))
             self.drawn += 1
         decks = self._decks()  # None until the player runs; it may start after us
         if decks is not None and picture != self._deck_picture:
+            if self._deck_picture is None or picture.logo != self._deck_picture.logo:
+                decks.show_logo(self._logo(picture))
             self._deck_picture = picture
             decks.show_overlay(deck_overlay(picture))
+
+    def _logo(self, picture: TvPicture) -> Path | None:
+        return self._logo_file(picture.logo) if picture.logo else None

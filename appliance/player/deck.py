@@ -23,6 +23,8 @@ from typing import Any
 
 import mpv
 
+from appliance.services import tv_logo_args
+
 log = logging.getLogger(__name__)
 
 VOLUME_MAX = 160.0
@@ -219,6 +221,16 @@ class MpvDeck:
             self.mpv.command("osd-overlay", 1, "ass-events", ass_events, 1280, 720)
         except (mpv.ShutdownError, SystemError):
             log.debug("deck %s: overlay not drawn", self.name, exc_info=True)
+
+    def show_logo(self, raw: Path | None) -> None:
+        """The venue's logo (raw BGRA, 240x96) top left; None removes it."""
+        try:
+            if raw is None:
+                self.mpv.command("overlay-remove", 2)
+            else:
+                self.mpv.command("overlay-add", *tv_logo_args(raw))
+        except (mpv.ShutdownError, SystemError):
+            log.debug("deck %s: logo not drawn", self.name, exc_info=True)
 
     def show_video(self) -> None:
         self.mpv.vid = "auto"

@@ -107,6 +107,7 @@ class Mixer:
         self.last_heartbeat = 0.0
         self.af = ""
         self.overlay = ""  # the TV's overlay (ASS events), drawn on every deck
+        self.logo: Path | None = None  # the TV's logo (raw BGRA), likewise
         self._early: list[Effect] = []
         self.left_behind: list[str] = []  # decks whose core did not close at stop()
         self.announcer = Announcer(self, clips or (lambda _cid: None), clip_loudness)
@@ -154,7 +155,15 @@ class Mixer:
             deck.set_property("af", self.af)
         if self.overlay:
             deck.show_overlay(self.overlay)
+        if self.logo is not None:
+            deck.show_logo(self.logo)
         return deck
+
+    def show_logo(self, raw: Path | None) -> None:
+        with self._lock:
+            self.logo = raw
+            for slot in self.slots:
+                slot.deck.show_logo(raw)
 
     def show_overlay(self, ass_events: str) -> None:
         """The TV's overlay on both decks, so it stays up through a crossfade."""

@@ -3,12 +3,16 @@ first-start PIN until staff log in, and the messages a venue needs to see."""
 
 from __future__ import annotations
 
+import io
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from appliance.bootstrap import build
+from appliance.core import messages as m
 from appliance.display.factory import TvDisplay, build_display
 from appliance.lan import lan_address
 from tests.integration.web.conftest import Api
@@ -26,6 +30,7 @@ def tv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeadlessTv]:
 
 @pytest.fixture
 def tv_box(tmp_path: Path, tv: HeadlessTv) -> Iterator[RunningBox]:
+    from appliance.content import build_content
     from web.adapter import build_console
 
     port = free_port()
@@ -35,7 +40,7 @@ def tv_box(tmp_path: Path, tv: HeadlessTv) -> Iterator[RunningBox]:
         admin_pin="",  # first start: the box makes a PIN and the TV shows it
         sections={"web": dict(WEB_SECTION), "display": {"vo": "wlshm"}},
     )
-    box = build(config, adapters=[build_display, build_console])
+    box = build(config, adapters=[build_content, build_display, build_console])
     box.start()
     try:
         yield RunningBox(box, f"http://127.0.0.1:{port}", port)
@@ -86,3 +91,33 @@ def test_an_emergency_stop_and_closed_requests_are_on_the_screen(
     assert r.status_code == 200, r.text
     shot = tv.grab_until(lambda image: "reopen at nine" in tv.text(image))
     assert "Requests reopen at nine" in tv.text(shot)
+
+
+def test_staff_choose_what_the_tv_shows_and_its_logo(
+    tv: HeadlessTv, tv_box: RunningBox, tmp_path: Path
+) -> None:
+    staff = Api(tv_box.url).login(tv_box.box.first_pin)
+    png = tmp_path / "logo.png"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "color=c=magenta:s=64x64", "-frames:v", "1", str(png)], check=True)  # fmt: skip
+    gallery = tv_box.box.services.content
+    assert gallery is not None
+    actor = m.Actor(user_id=staff.user_id, role="admin", source="web")
+    logo = gallery.upload(io.BytesIO(png.read_bytes()), "logo.png", actor)
+    r = staff.cmd("/api/settings/update", {"setting": "tv_logo", "value": logo.content_id})
+    assert r.status_code == 200, r.text
+
+    def magenta(image: Image.Image) -> bool:
+        red, green, blue = image.getpixel((160, 72))[:3]
+        return red > 200 and green < 60 and blue > 200
+
+    shot = tv.grab_until(magenta)
+    assert magenta(shot)
+    r = staff.cmd("/api/settings/update", {"setting": "tv_qr_code", "value": False})
+    assert r.status_code == 200, r.text
+    gone = tv.grab_until(lambda image: not tv.qr_codes(image))
+    assert tv.qr_codes(gone) == [] and "Scan to request" not in tv.text(gone)
+    r = staff.cmd("/api/settings/update", {"setting": "tv_logo", "value": ""})
+    assert r.status_code == 200, r.text
+    plain = tv.grab_until(lambda image: not magenta(image))
+    assert not magenta(plain)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from appliance.config import Config
 from appliance.core import messages as m
+from appliance.core.model import ContentItem
 from appliance.display.factory import wants_display
 from appliance.display.overlay import (
     ScreenFacts,
@@ -83,3 +84,23 @@ def test_the_tv_runs_only_where_a_compositor_socket_exists(tmp_path: Path) -> No
     off = Config(video="auto", sections={"display": {"enabled": False}})
     assert not wants_display(off, env)
     assert wants_display(config, {"WAYLAND_DISPLAY": str(tmp_path / "wayland-0")})
+
+
+def test_staff_turn_parts_of_the_overlay_off_and_pick_a_gallery_logo() -> None:
+    d = playing_venue(4)
+    for setting in ("tv_now_playing", "tv_coming_up", "tv_qr_code"):
+        d.do(m.UpdateSetting(setting=setting, value=False, actor=ADMIN))
+    p = picture_of(d.state, FACTS)
+    assert (p.title, p.coming_up, p.show_qr) == ("", (), False)
+    assert "\\p1" not in deck_overlay(p)  # no QR drawing
+    d.reject(m.UpdateSetting(setting="tv_qr_code", value="yes", actor=ADMIN), "invalid_value", 400)
+    d.reject(m.UpdateSetting(setting="tv_logo", value="c404", actor=ADMIN), "not_found", 404)
+    image = ContentItem(content_id="c1", filename="logo.png", mime_type="image/png")
+    clip = ContentItem(content_id="c2", filename="hi.mp3", mime_type="audio/mpeg", kind="audio")
+    d.do(m.AddContent(item=image, actor=ADMIN))
+    d.do(m.AddContent(item=clip, actor=ADMIN))
+    d.reject(m.UpdateSetting(setting="tv_logo", value="c2", actor=ADMIN), "not_an_image", 409)
+    d.do(m.UpdateSetting(setting="tv_logo", value="c1", actor=ADMIN))
+    assert picture_of(d.state, FACTS).logo == "c1"
+    d.do(m.UpdateSetting(setting="tv_logo", value="", actor=ADMIN))
+    assert picture_of(d.state, FACTS).logo == ""

@@ -215,6 +215,10 @@
     const clipSel = $('sched-clip'), keepClip = clipSel.value;
     clipSel.replaceChildren(...items.filter((c) => c.kind === 'audio').map((c) => el('option', { value: c.content_id, text: c.filename })));
     if (keepClip) clipSel.value = keepClip;
+    const logoSel = $('tv-logo');
+    logoSel.replaceChildren(el('option', { value: '', text: 'None' }),
+      ...items.filter((c) => c.kind === 'image').map((c) => el('option', { value: c.content_id, text: c.filename })));
+    paintSettings();
     if (!items.length) box.append(el('p', { class: 'muted', text: 'No content uploaded.' }));
     for (const c of items) {
       box.append(el('figure', {},
@@ -309,6 +313,10 @@
     $('compressor').addEventListener('change', () => setting('dynamic_compressor_enabled', $('compressor').checked));
     $('loudness').addEventListener('change', () => setting('loudness_normalization', $('loudness').checked));
     slider($('loudness-target'), (v) => setting('loudness_target', v));
+    for (const [id, key] of [['tv-now-playing', 'tv_now_playing'], ['tv-coming-up', 'tv_coming_up'], ['tv-qr-code', 'tv_qr_code']]) {
+      $(id).addEventListener('change', () => setting(key, $(id).checked));
+    }
+    $('tv-logo').addEventListener('change', () => setting('tv_logo', $('tv-logo').value));
     $('requests-open').addEventListener('change', () => setting('request_rules', { requests_open: $('requests-open').checked }));
     $('max-pending').addEventListener('change', () => setting('request_rules', { max_pending_per_user: Number($('max-pending').value) }));
     $('venue-input').addEventListener('change', () => setting('venue_name', $('venue-input').value));
@@ -323,6 +331,10 @@
     $('compressor').checked = s.dynamic_compressor_enabled;
     $('loudness').checked = s.loudness_normalization;
     setIfIdle($('loudness-target'), s.loudness_target); $('loudness-target-val').textContent = s.loudness_target;
+    $('tv-now-playing').checked = s.tv_now_playing;
+    $('tv-coming-up').checked = s.tv_coming_up;
+    $('tv-qr-code').checked = s.tv_qr_code;
+    setIfIdle($('tv-logo'), s.tv_logo || '');
     $('requests-open').checked = v.request_rules.requests_open;
     setIfIdle($('max-pending'), v.request_rules.max_pending_per_user);
     setIfIdle($('venue-input'), v.venue_name);

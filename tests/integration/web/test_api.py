@@ -206,6 +206,8 @@ BAD_COMMANDS = [
     ("/api/settings/update", {"setting": "crossfade_time", "value": True}, 400, "invalid_value"),
     ("/api/settings/update", {"setting": "loudness_target", "value": -40}, 400, "out_of_range"),
     ("/api/settings/update", {"setting": "loudness_normalization", "value": 0}, 400, None),
+    ("/api/settings/update", {"setting": "tv_qr_code", "value": "no"}, 400, "invalid_value"),
+    ("/api/settings/update", {"setting": "tv_logo", "value": "c999"}, 404, "not_found"),
     ("/api/queue/add", {}, 400, "missing_field"),
     ("/api/queue/add", {"videoId": 7}, 400, "invalid_field"),
     ("/api/queue/add", {"videoId": "x", "position": "middle"}, 400, "invalid_field"),
