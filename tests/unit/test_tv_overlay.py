@@ -18,6 +18,7 @@ from appliance.display.overlay import (
     plain,
 )
 from appliance.display.qr import qr_drawing, qr_modules
+from appliance.lan import interface_addresses, lan_address
 from tests.unit.engine_kit import ADMIN, playing_venue
 
 FACTS = ScreenFacts(patron_url="http://192.168.1.20:8080/patron", first_pin="482913")
@@ -104,3 +105,9 @@ def test_staff_turn_parts_of_the_overlay_off_and_pick_a_gallery_logo() -> None:
     assert picture_of(d.state, FACTS).logo == "c1"
     d.do(m.UpdateSetting(setting="tv_logo", value="", actor=ADMIN))
     assert picture_of(d.state, FACTS).logo == ""
+
+
+def test_the_lan_address_is_one_of_this_machines_interfaces() -> None:
+    addresses = interface_addresses()
+    assert all(not a.startswith("127.") for a in addresses)
+    assert lan_address() in addresses or (not addresses and lan_address() == "127.0.0.1")
