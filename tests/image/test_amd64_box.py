@@ -134,6 +134,42 @@ def test_the_tv_overlay_brings_phones_to_the_patron_page(venue: Venue) -> None:
     assert code == 0 and out.splitlines()[0] == "active", out
 
 
+def _ocr(ppm: Path) -> str:
+    out = subprocess.run(["tesseract", str(ppm), "-"], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    return out.stdout
+
+
+def _now_playing_on_screen(ppm: Path) -> str:
+    """The title the overlay shows bottom left (the demo's titles all say "Test Tone")."""
+    return next((line for line in _ocr(ppm).splitlines() if "Hz (" in line and "." not in
+                 line[:3]), "")  # fmt: skip
+
+
+def test_the_next_track_takes_over_the_screen(venue: Venue) -> None:
+    """Skip to the next demo track: its title and its own picture replace the first's."""
+    m = venue.m
+    shot = venue.work / "before.ppm"
+    deadline = time.monotonic() + 300
+    first = ""
+    while time.monotonic() < deadline and not first:
+        first = _now_playing_on_screen(m.screendump(shot))
+    assert first, _ocr(shot)
+    before = _ppm_pixels(shot)
+    staff = ApiClient.staff(m.url, pin=STAFF_PIN)
+    status, body = staff.post("/api/ui/command", {"command": "PLAY_NEXT"}, timeout=120)
+    assert status == 200, body
+    after = venue.work / "after.ppm"
+    title = first
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and title in (first, ""):
+        title = _now_playing_on_screen(m.screendump(after))
+    assert title not in (first, ""), (first, _ocr(after))
+    changed = float((np.abs(_ppm_pixels(after).astype(int) - before.astype(int)).max(axis=2)
+                     > 48).mean())  # fmt: skip
+    assert changed > 0.3, f"the picture barely changed ({changed:.0%}) from {first} to {title}"
+
+
 def _wait_for_tone(m: Machine, freq: float, timeout: float) -> float:
     """Seconds until `freq` carries most of what the sound card plays."""
     start = time.monotonic()
