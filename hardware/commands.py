@@ -16,11 +16,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Any
 
 from appliance.core import messages as m
-from appliance.core.model import State
-from appliance.runtime import Reply, Subscription
+from appliance.runtime import Reply
+from appliance.runtime_port import RuntimePort
 from hardware.debounce import DebouncedButton
 from hardware.pinmap import PanelConfig
 
@@ -30,23 +30,13 @@ PANEL = m.Actor(user_id="panel", role="admin", source="panel")
 RESUMABLE = frozenset({"emergency", "stopped", "paused"})
 
 
-class Runtime(Protocol):
-    """The part of appliance.runtime.Runtime the panel uses."""
-
-    @property
-    def state(self) -> State: ...
-    def submit(self, msg: m.Message, timeout: float = 10.0) -> Reply: ...
-    def submit_async(self, msg: m.Message) -> Future[Reply]: ...
-    def subscribe(self, maxsize: int = 256, name: str = "") -> Subscription: ...
-
-
 ReplyObserver = Callable[[str, Reply], None]
 
 
 class TransportButtons:
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimePort,
         cfg: PanelConfig,
         *,
         clock: Callable[[], float] = time.monotonic,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from appliance.core.model import State
 from appliance.runtime import Published, Resync
-from hardware.commands import Runtime
+from appliance.runtime_port import RuntimePort
 from hardware.pinmap import PanelConfig
 
 log = logging.getLogger("djamms.panel")
@@ -82,7 +82,7 @@ class StatusFollower:
     """One thread: reads the runtime's subscription, sets the LED and the relay."""
 
     def __init__(
-        self, runtime: Runtime, cfg: PanelConfig, led: Led | None, relay: Switch | None
+        self, runtime: RuntimePort, cfg: PanelConfig, led: Led | None, relay: Switch | None
     ) -> None:
         self._runtime = runtime
         self._cfg = cfg

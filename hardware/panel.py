@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from gpiozero import Device
 from gpiozero.pins import Factory
 
-from hardware.commands import ReplyObserver, Runtime, TransportButtons
+from appliance.runtime_port import RuntimePort
+from hardware.commands import ReplyObserver, TransportButtons
 from hardware.debounce import DebouncedButton
 from hardware.devices import PanelDevices, build_devices
 from hardware.indicators import StatusFollower
@@ -33,7 +34,7 @@ log = logging.getLogger("djamms.panel")
 class Panel:
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimePort,
         cfg: PanelConfig,
         pin_factory: Factory,
         *,

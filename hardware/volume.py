@@ -14,14 +14,15 @@ import time
 from collections.abc import Callable
 
 from appliance.core import messages as m
-from hardware.commands import PANEL, ReplyObserver, Runtime
+from appliance.runtime_port import RuntimePort
+from hardware.commands import PANEL, ReplyObserver
 from hardware.pinmap import PanelConfig
 
 
 class VolumeControl:
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimePort,
         cfg: PanelConfig,
         *,
         clock: Callable[[], float] = time.monotonic,

@@ -1,15 +1,10 @@
 """The LAN console: a Flask app over a runtime.
 
 `create_app(runtime, config, services=None, first_pin="")` builds it; nothing starts at
-import. The app depends on a narrow runtime-like interface only, so the same app serves
-the box itself (`appliance.runtime.Runtime`) and a remote console backed by a venue over
-MQTT:
-
-- `submit(msg, timeout=10.0) -> Reply` apply a core message, block until durable;
-- `submit_async(msg) -> Future[Reply]`;
-- `state -> State` the latest immutable state;
-- `subscribe(maxsize, name) -> Subscription` whose `get(timeout)` returns
-  `Published(rev, events, state)`, `Resync(rev, state)` or None, and `close()`.
+import. The app depends on the runtime's port only (`appliance.runtime_port.RuntimePort`:
+`state`, `submit`, `submit_async`, `subscribe`), so the same app serves the box itself
+(`appliance.runtime.Runtime`) and a remote console backed by a venue over MQTT
+(`appliance.cloud.remote.RemoteVenue`).
 
 `services` (`appliance.services.Services`) is optional: its `library` powers search and
 preview (without it the console searches the state's playlists and queues), `content`,
@@ -26,12 +21,15 @@ reply_response) and `web.context.console()` for the runtime, config and services
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from appliance.config import Config
 from appliance.services import Services
+
+if TYPE_CHECKING:
+    from appliance.runtime_port import RuntimePort
 
 
 def staff_reserve(config: Config) -> int:
@@ -40,7 +38,7 @@ def staff_reserve(config: Config) -> int:
 
 
 def create_app(
-    runtime: Any,
+    runtime: RuntimePort,
     config: Config,
     services: Services | None = None,
     first_pin: str = "",

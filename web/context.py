@@ -13,6 +13,7 @@ from flask import current_app
 from appliance.config import Config
 from appliance.core.messages import Actor
 from appliance.runtime import Reply
+from appliance.runtime_port import RuntimePort
 from appliance.services import Services
 from web.hub import SyncHub
 from web.lockout import DeviceTokens, GuestLimiter, LoginLimiter
@@ -23,7 +24,7 @@ PlaylistAction = Callable[[Mapping[str, Any], Actor], Reply]
 
 @dataclass
 class Console:
-    runtime: Any  # the runtime-like interface documented in web/__init__.py
+    runtime: RuntimePort
     config: Config
     services: Services
     sessions: SessionStore

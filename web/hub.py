@@ -14,11 +14,13 @@ import json
 import logging
 import threading
 from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 from appliance.core.events import render_event
 from appliance.core.model import State
 from appliance.core.views import snapshot_payload
+from appliance.runtime_port import RuntimePort
+from appliance.subscription import Subscription
 from web.outbox import Frame, HubClient
 from web.wire import encode
 
@@ -29,17 +31,6 @@ HISTORY = 4096
 HISTORY_BYTES = 4 * 1024 * 1024  # of frame text; a window further behind gets a SNAPSHOT
 
 
-class Subscription(Protocol):
-    def get(self, timeout: float | None = None) -> Any: ...
-    def close(self) -> None: ...
-
-
-class RuntimeLike(Protocol):
-    @property
-    def state(self) -> State: ...
-    def subscribe(self, maxsize: int = 256, name: str = "") -> Subscription: ...
-
-
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), default=str)
 
@@ -47,7 +38,7 @@ def dumps(data: Any) -> str:
 class SyncHub:
     def __init__(
         self,
-        runtime: RuntimeLike,
+        runtime: RuntimePort,
         max_clients: int = 600,
         staff_reserve: int = 0,
         client_queue: int = CLIENT_QUEUE,

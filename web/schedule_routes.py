@@ -10,6 +10,7 @@ from flask import Blueprint, Response, jsonify
 
 from appliance.core.codec import to_data
 from appliance.core.schedule import Slot, in_force
+from appliance.runtime_port import RuntimePort
 from web.auth import session_required
 from web.context import console
 from web.errors import ApiError
@@ -29,8 +30,8 @@ def _slot(slot: Slot | None) -> dict[str, Any] | None:
     }
 
 
-def _now(runtime: Any) -> float:
-    clock = getattr(runtime, "clock", None)  # a remote console's runtime may have none
+def _now(runtime: RuntimePort) -> float:
+    clock = getattr(runtime, "clock", None)  # not in the port: a remote console's has none
     return clock() if callable(clock) else time.time()
 
 

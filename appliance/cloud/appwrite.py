@@ -33,6 +33,7 @@ from appliance.core.codec import to_data
 from appliance.core.model import LogEntry, State
 from appliance.core.views import now_playing_view
 from appliance.runtime import Resync
+from appliance.runtime_port import RuntimePort
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class AppwriteClient:
 
 
 class AppwriteMirror:
-    def __init__(self, runtime: Any, settings: AppwriteSettings) -> None:
+    def __init__(self, runtime: RuntimePort, settings: AppwriteSettings) -> None:
         self._runtime = runtime
         self.settings = settings
         self.client = AppwriteClient(settings)

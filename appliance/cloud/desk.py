@@ -25,6 +25,7 @@ from appliance.commands import CommandError, Context, Library, build_message, no
 from appliance.core import messages as m
 from appliance.core.codec import to_data
 from appliance.runtime import Reply
+from appliance.runtime_port import RuntimePort
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def parse_instant(value: Any) -> float:
 class CommandDesk:
     def __init__(
         self,
-        runtime: Any,
+        runtime: RuntimePort,
         settings: LinkSettings,
         freshness: Freshness | None = None,
         library: Library | None = None,
@@ -76,7 +77,7 @@ class CommandDesk:
                 "error": exc.as_error(),
             }
         try:
-            reply: Reply = self._runtime.submit(msg, timeout=15.0)
+            reply = self._runtime.submit(msg, timeout=15.0)
         except TimeoutError:
             return {
                 "commandId": command_id,

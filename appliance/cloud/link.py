@@ -39,7 +39,7 @@ from appliance.core.codec import to_data
 from appliance.core.events import pieces_of, render_event
 from appliance.core.model import State
 from appliance.core.views import snapshot_payload
-from appliance.runtime import Published, Resync
+from appliance.runtime import Published, Resync, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def make_client(settings: LinkSettings, client_id: str, username: str) -> mqtt.C
 class MqttLink:
     def __init__(
         self,
-        runtime: Any,
+        runtime: Runtime,
         settings: LinkSettings,
         data_dir: Path,
         *,

@@ -1,5 +1,6 @@
-"""A venue seen from the cloud: the runtime-like interface the web console needs
-(`state`, `subscribe`, `submit`, `submit_async`), backed by MQTT.
+"""A venue seen from the cloud: the runtime's port the web console needs
+(`appliance.runtime_port.RuntimePort`: `state`, `subscribe`, `submit`, `submit_async`),
+backed by MQTT.
 
 The state is rebuilt from the venue's retained `state/*` topics (so a console that starts
 late is current at once) and from the `events` that carry the same pieces (not coalesced,
@@ -109,7 +110,7 @@ class RemoteVenue:
                 self._cond.wait(left)
         return True
 
-    # -- the runtime-like interface --------------------------------------------------------
+    # -- the runtime's port (RuntimePort) ---------------------------------------------------
 
     @property
     def state(self) -> State:

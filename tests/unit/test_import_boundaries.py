@@ -6,7 +6,8 @@ What an adapter may import:
 - its own package, the standard library and third-party packages;
 - `appliance.core` (the pure core: model, messages, views);
 - the shell's shared modules: every `appliance.<module>` that is neither an adapter nor a
-  composition, e.g. `appliance.runtime` (submit, subscribe), `appliance.config`,
+  composition, e.g. `appliance.runtime` (submit, subscribe) and its typed port
+  `appliance.runtime_port`, `appliance.config`,
   `appliance.commands` (the one command table), `appliance.services` (the typed ports the
   parts offer each other), `appliance.playlist_files`, `appliance.pins`;
 - a composition (`appliance.bootstrap`, `appliance.remote_console`, `appliance.__main__`)
