@@ -23,7 +23,8 @@ from appliance.display.overlay import (
     idle_screen,
     picture_of,
 )
-from appliance.subscription import Published, Resync
+from appliance.runtime_port import RuntimePort
+from appliance.subscription import Published
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +35,10 @@ class Surface(Protocol):
     def show_logo(self, raw: Path | None) -> None: ...
 
 
-class StateFeed(Protocol):
-    @property
-    def state(self) -> State: ...
-
-    def subscribe(self, maxsize: int = 256, name: str = "") -> Subscriber: ...
-
-
-class Subscriber(Protocol):
-    def get(self, timeout: float | None = None) -> Published | Resync | None: ...
-
-    def close(self) -> None: ...
-
-
 class Tv:
     def __init__(
         self,
-        feed: StateFeed,
+        feed: RuntimePort,
         facts: Callable[[], ScreenFacts],
         idle: Surface,
         decks: Callable[[], Surface | None],
