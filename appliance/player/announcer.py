@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from appliance.core import messages as m
 from appliance.core.loudness import Loudness, db_to_amplitude, track_gain_db
-from appliance.player.deck import MpvDeck
+from appliance.player.deck_port import Deck
 from appliance.player.slot import Ramp
 from appliance.player.standin import PLAYER
 
@@ -40,7 +39,7 @@ class Announcer:
         self.mixer = mixer
         self.clips = clips
         self.loudness = loudness
-        self.deck: MpvDeck | None = None
+        self.deck: Deck | None = None
         self.content_id = ""
         self.duck = 1.0  # the music's gain factor now
         self.ramp: Ramp | None = None
@@ -92,7 +91,7 @@ class Announcer:
         deck.set_level(gain=1.0, master=settings.master_volume, trim=db_to_amplitude(gain))
         deck.load(path, 0.0, paused=True, video=False)
         self.content_id = content_id
-        now = time.monotonic()
+        now = self.mixer.clock()
         self.ramp = Ramp(now, DUCK_RAMP, self.duck, db_to_amplitude(-abs(duck_db)))
         self.start_at = now + DUCK_RAMP
 
@@ -140,11 +139,11 @@ class Announcer:
             self.deck.set_level(master=self.mixer.settings.master_volume)
             self.deck.set_mute(self.mixer.settings.is_muted)
 
-    def close(self) -> MpvDeck | None:
+    def close(self) -> Deck | None:
         deck, self.deck = self.deck, None
         return deck
 
-    def _deck(self) -> MpvDeck:
+    def _deck(self) -> Deck:
         if self.deck is None:
             self.deck = self.mixer.new_deck("announce")
         return self.deck
@@ -155,7 +154,7 @@ class Announcer:
         if self.deck is not None:
             self.deck.stop()
         if ramp:
-            self.ramp = Ramp(time.monotonic(), DUCK_RAMP, self.duck, 1.0)
+            self.ramp = Ramp(self.mixer.clock(), DUCK_RAMP, self.duck, 1.0)
         else:
             self.ramp, self.duck = None, 1.0
             self.mixer.apply_duck()

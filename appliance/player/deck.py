@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import mpv
 
+from appliance.player.deck_port import DeckListener
 from appliance.services import tv_logo_args
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,13 @@ class DeckOutput:
         return opts
 
 
-DeckListener = Callable[["MpvDeck", str, dict[str, Any]], None]
+__all__ = ["DeckListener", "DeckOutput", "MpvDeck"]
 
 
 class MpvDeck:
-    """One mpv instance. `on_event(deck, kind, data)` gets kind "end" ({"reason",
-    "error"}), "loaded" ({}), "switched" ({}: moved on to the queued file) or "dead"."""
+    """One mpv instance, a `Deck`. `on_event(deck, kind, data)` gets kind "end"
+    ({"reason", "error"}), "loaded" ({}), "switched" ({}: moved on to the queued file) or
+    "dead"."""
 
     def __init__(self, name: str, output: DeckOutput, on_event: DeckListener) -> None:
         self.name = name

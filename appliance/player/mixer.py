@@ -1,10 +1,12 @@
-"""`Mixer`: two `MpvDeck`s, executing the engine's effects and reporting what happens.
+"""`Mixer`: two decks (`MpvDeck`s), executing the engine's effects and reporting what
+happens.
 
 The next track is preloaded paused on the idle deck. When the live track has
 `crossfade_time + LEAD` seconds left the mixer reports `TrackEnded`; the engine answers
 with `PlayTrack`, and the incoming deck starts exactly `crossfade_time` before the live
 one ends, with an equal-power ramp (sin in, cos out). `crossfade_time = 0` starts it at
-the live track's last sample (gapless). A skip crossfades over at most `SKIP_FADE`.
+the live track's last sample (gapless). A skip crossfades over at most `SKIP_FADE`
+(crossfade.py).
 
 Stops: `FadeOutStop` ramps every deck to silence (cos curve, strictly decreasing) and
 unloads; `EmergencyStop` pauses both decks at once (the audio stream is corked, so the
@@ -14,6 +16,11 @@ The effect sink never waits for a download: a track that is not local yet is fet
 by the media source and started when it arrives, or reported `PlayerError`.
 A deck whose core dies, or whose clock stops while it should be playing, is rebuilt and
 the track reloaded at its last position. `Heartbeat` every `heartbeat_every` seconds.
+
+The decks come from `deck_factory` (`MpvDeck`; a test passes `FakeDeck`s) and the time
+from `clock` (`time.monotonic`). `start()` runs the loop on its own thread, which calls
+`step()`; `start(thread=False)` leaves `step()` to the caller (a test driving the clock).
+The state the transport functions (`stops`, `ticks`, `recovery`) work on is `decks`.
 """
 
 from __future__ import annotations
@@ -42,22 +49,18 @@ from appliance.core.outputs import (
     Seek,
     StopPlayback,
 )
-from appliance.player import stops, ticks
+from appliance.player import recovery, stops, ticks
 from appliance.player.announcer import Announcer, ClipFiles, ClipLoudness
+from appliance.player.crossfade import VOLUME_LATENCY, Crossfader
 from appliance.player.deck import DeckOutput, MpvDeck
-from appliance.player.recovery import on_deck_event
-from appliance.player.slot import CUT_FADE, MediaSource, Ramp, Slot
+from appliance.player.deck_port import Deck, DeckFactory
+from appliance.player.decks import Decks
+from appliance.player.slot import MediaSource, Slot
 from appliance.player.standin import PLAYER
 from appliance.player.tuning import audio_filters, display_properties, window_properties
 
 log = logging.getLogger(__name__)
 
-SKIP_FADE = 1.0  # s: the longest crossfade a skip gets
-GAPLESS_LEAD = 0.015  # s: start the next deck this much early to hide the unpause latency
-GAPLESS_MIN_LEFT = 0.15  # s: less than this left and the next file is started on the other deck
-# s: a volume change is heard this much later (the output's buffer), an unpause at once;
-# a crossfade therefore starts this much early so its ramps fit before the last sample.
-VOLUME_LATENCY = 0.1
 STOP_BUDGET = 2.0  # s: the longest the player may take to stop (systemd waits for the box)
 
 
@@ -73,10 +76,11 @@ class Mixer:
         status_every: float = 1.0,
         stall_timeout: float = 8.0,
         volume_latency: float = VOLUME_LATENCY,
-        deck_factory: Callable[[str, DeckOutput, Any], MpvDeck] = MpvDeck,
+        deck_factory: DeckFactory = MpvDeck,
         loudness: Callable[[str], Loudness | None] | None = None,
         clips: ClipFiles | None = None,
         clip_loudness: ClipLoudness | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.post = post
         self.source = source
@@ -87,42 +91,72 @@ class Mixer:
         self.stall_timeout = stall_timeout
         self.volume_latency = volume_latency
         self._deck_factory = deck_factory
+        self.clock = clock
         self._loudness = loudness  # None: no library to measure tracks, so no normalisation
         self.settings = PlayerSettings()
-        self.transport = "stopped"
-        self.slots: list[Slot] = []
-        self.live: Slot | None = None
+        self.decks = Decks()
         self.upcoming: tuple[QueueItem, ...] = ()
         self.pending: PlayTrack | None = None
         self.rebuilds = 0
         self._lock = threading.RLock()
         self._wake = threading.Event()
-        self._deck_events: queue.SimpleQueue[tuple[MpvDeck, str, dict[str, Any]]] = (
-            queue.SimpleQueue()
-        )
+        self._deck_events: queue.SimpleQueue[tuple[Deck, str, dict[str, Any]]] = queue.SimpleQueue()
         self._running = False
         self._thread: threading.Thread | None = None
-        self._last_status = 0.0
-        self._last_state = ""
-        self.last_heartbeat = 0.0
+        self.status = ticks.StatusReport(post, clock, status_every)
+        self.heartbeat = ticks.Heartbeat(player_id, heartbeat_every)
         self.af = ""
         self.overlay = ""  # the TV's overlay (ASS events), drawn on every deck
         self.logo: Path | None = None  # the TV's logo (raw BGRA), likewise
         self._early: list[Effect] = []
         self.left_behind: list[str] = []  # decks whose core did not close at stop()
         self.announcer = Announcer(self, clips or (lambda _cid: None), clip_loudness)
+        self.crossfader = Crossfader(
+            self.decks,
+            post,
+            clock,
+            video=output.video != "null",
+            volume_latency=volume_latency,
+            normalisation=self.normalisation,
+            duck=lambda: self.announcer.duck,
+        )
+
+    # -- the state the transport functions work on -----------------------------------------
+
+    @property
+    def slots(self) -> list[Slot]:
+        return self.decks.slots
+
+    @property
+    def live(self) -> Slot | None:
+        return self.decks.live
+
+    @live.setter
+    def live(self, slot: Slot | None) -> None:
+        self.decks.live = slot
+
+    @property
+    def transport(self) -> str:
+        return self.decks.transport
+
+    @transport.setter
+    def transport(self, value: str) -> None:
+        self.decks.transport = value
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, thread: bool = True) -> None:
+        """Make the two decks and play what came early; `thread=False`: no loop thread,
+        the caller calls `step()` (a test on a fake clock)."""
         with self._lock:
-            self.slots = [Slot(self.new_deck("A")), Slot(self.new_deck("B"))]
+            self.decks.slots = [Slot(self.new_deck("A")), Slot(self.new_deck("B"))]
             early, self._early = self._early, []
             for effect in early:
                 self._apply(effect)
-        self._running = True
-        self._thread = threading.Thread(target=self._loop, name="mixer", daemon=True)
-        self._thread.start()
+        if thread:
+            self._running = True
+            self._thread = threading.Thread(target=self._loop, name="mixer", daemon=True)
+            self._thread.start()
         self.post(m.PlayerReady(player_id=self.player_id, kind="mpv", actor=PLAYER))
 
     def stop(self, budget: float = STOP_BUDGET) -> None:
@@ -139,7 +173,7 @@ class Mixer:
             self._thread = None
         locked = self._lock.acquire(timeout=max(0.0, deadline - time.monotonic() - budget / 3))
         try:
-            slots, self.slots = self.slots, []
+            slots = self.decks.take()
         finally:
             if locked:
                 self._lock.release()
@@ -147,7 +181,7 @@ class Mixer:
         decks = [s.deck for s in slots] + ([clip] if clip is not None else [])
         self.left_behind = stops.close_decks(decks, deadline)
 
-    def new_deck(self, name: str) -> MpvDeck:
+    def new_deck(self, name: str) -> Deck:
         deck = self._deck_factory(name, self.output, self._on_deck_event)
         deck.set_level(gain=0.0, master=self.settings.master_volume)
         deck.set_mute(self.settings.is_muted)
@@ -172,7 +206,7 @@ class Mixer:
             for slot in self.slots:
                 slot.deck.show_overlay(ass_events)
 
-    def _on_deck_event(self, deck: MpvDeck, kind: str, data: dict[str, Any]) -> None:
+    def _on_deck_event(self, deck: Deck, kind: str, data: dict[str, Any]) -> None:
         # mpv's event thread: hand over and return; the loop acts on it.
         self._deck_events.put((deck, kind, data))
         self._wake.set()
@@ -197,7 +231,8 @@ class Mixer:
 
     def _apply(self, effect: Effect) -> None:
         if isinstance(effect, EmergencyStop):
-            stops.halt(self, "emergency")
+            stops.halt(self.decks, self.status.now, "emergency")
+            self.pending = None
             self.announcer.silence()
         elif isinstance(effect, Announce):
             self.announcer.announce(effect.content_id, effect.duck_db)
@@ -206,15 +241,17 @@ class Mixer:
         elif isinstance(effect, Prefetch):
             self.upcoming = effect.items
         elif isinstance(effect, Pause):
-            stops.pause(self)
+            stops.pause(self.decks, self.status.now)
         elif isinstance(effect, Resume):
-            stops.resume(self)
+            stops.resume(self.decks, self.status.now)
         elif isinstance(effect, Seek):
-            stops.seek(self, effect.position)
+            stops.seek(self.decks, effect.position)
         elif isinstance(effect, FadeOutStop):
-            stops.fade_out(self, effect.seconds)
+            stops.fade_out(self.decks, self.status.now, effect.seconds, self.clock())
+            self.pending = None
         elif isinstance(effect, StopPlayback):
-            stops.stop_playback(self)
+            stops.stop_playback(self.decks, self.clock())
+            self.pending = None
         elif isinstance(effect, ApplySettings):
             self.apply_settings(effect.settings)
 
@@ -247,119 +284,8 @@ class Mixer:
             self._start(effect, path)
         self._wake.set()
 
-    def _target_for(self, effect: PlayTrack, path: Path) -> Slot:
-        free = [s for s in self.slots if s is not self.live]
-        for slot in free:
-            if (
-                not slot.play_id
-                and slot.deck.path == path
-                and effect.start_at == 0
-                and slot.deck.loaded
-            ):
-                return slot
-        slot = free[0] if self.live is not None else self.slots[0]
-        if self.live is None and len(free) > 1 and free[0].play_id and not free[1].play_id:
-            slot = free[1]
-        if slot.play_id:  # an outgoing deck still fading: cut it
-            slot.deck.stop()
-            slot.clear()
-        slot.deck.load(path, effect.start_at, paused=True, video=self.output.video == "null")
-        return slot
-
     def _start(self, effect: PlayTrack, path: Path) -> None:
-        live = self.live
-        if live is not None and live.play_id == effect.play_id:  # reload the same track
-            live.deck.stop()
-            live.clear()
-            self.live = live = None
-        if self._gapless(effect, path):
-            return
-        target = self._target_for(effect, path)
-        target.play_id, target.video_id = effect.play_id, effect.item.video_id
-        target.started = target.end_reported = False
-        target.position = effect.start_at
-        target.trim = self.normalisation(target.video_id)
-        target.deck.set_level(gain=0.0, trim=target.trim * self.announcer.duck)
-        outgoing = live if live is not None and live is not target else None
-        self.live = target
-        playing = outgoing is not None and not outgoing.deck.paused and outgoing.deck.loaded
-        cf = float(self.settings.crossfade_time)
-        if effect.paused:
-            if outgoing is not None:
-                outgoing.deck.stop()
-                outgoing.clear()
-            target.deck.set_level(gain=1.0)
-            return
-        if not playing or effect.transition == "cut" or outgoing is None:
-            if outgoing is not None:
-                self.fade_slot(outgoing, CUT_FADE)
-            self.begin(target, 0.0)
-        elif effect.transition == "skip":
-            fade = min(cf, SKIP_FADE)
-            self.fade_slot(outgoing, fade if fade > 0 else CUT_FADE)
-            self.begin(target, fade)
-        else:
-            left = outgoing.deck.remaining() or 0.0
-            target.fade = min(cf, left)
-            target.begin_when_left = target.fade + self.volume_latency if cf > 0 else GAPLESS_LEAD
-            if left <= target.begin_when_left:
-                self.begin(target, target.fade)
-
-    def _gapless(self, effect: PlayTrack, path: Path) -> bool:
-        """crossfade_time = 0: the live deck's mpv plays on into the next file (gapless
-        audio, sample-exact), rather than a second deck started on a timer."""
-        live = self.live
-        if (
-            effect.transition != "crossfade"
-            or self.settings.crossfade_time > 0
-            or effect.paused
-            or effect.start_at > 0
-            or live is None
-            or not live.play_id
-            or live.deck.paused
-            or live.deck.queued is not None
-            or (live.deck.remaining() or 0.0) < GAPLESS_MIN_LEFT
-        ):
-            return False
-        live.deck.queue_next(path)
-        live.next_play_id, live.next_video_id = effect.play_id, effect.item.video_id
-        return True
-
-    def switched(self, slot: Slot) -> None:
-        """The deck moved on to its queued file: that is now the live track."""
-        if not slot.next_play_id:
-            return
-        slot.play_id, slot.video_id = slot.next_play_id, slot.next_video_id
-        slot.next_play_id = slot.next_video_id = ""
-        slot.started, slot.end_reported, slot.position = True, False, 0.0
-        slot.trim = self.normalisation(slot.video_id)
-        slot.deck.set_level(trim=slot.trim * self.announcer.duck)
-        slot.deck.drop_finished()
-        self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
-
-    def begin(self, slot: Slot, fade: float) -> None:
-        """Unpause `slot` (ramping in over `fade`) and ramp out whatever else plays."""
-        slot.begin_when_left = None
-        for other in self.slots:
-            if other is not slot and other.play_id and not other.deck.paused:
-                left = other.deck.remaining()
-                self.fade_slot(other, min(fade, left) if left is not None else fade)
-        now = time.monotonic()
-        if fade > 0:
-            slot.deck.set_level(gain=0.0)
-            slot.ramp = Ramp(now, fade, 0.0, 1.0)
-        else:
-            slot.deck.set_level(gain=1.0)
-        if self.output.video != "null":
-            slot.deck.show_video()
-        slot.deck.play()
-        slot.started = True
-        self.post(m.TrackStarted(play_id=slot.play_id, actor=PLAYER))
-
-    def fade_slot(self, slot: Slot, seconds: float) -> None:
-        slot.ramp = Ramp(time.monotonic(), max(0.0, seconds), slot.deck.gain, 0.0)
-        slot.stop_after_ramp = True
-        slot.end_reported = True
+        self.crossfader.start(effect, path, float(self.settings.crossfade_time))
 
     def normalisation(self, video_id: str) -> float:
         """The track's loudness normalisation as a linear amplitude (1.0: none); fixed for
@@ -418,17 +344,45 @@ class Mixer:
             self._wake.clear()
             if not self._running:
                 return
-            with self._lock:
-                try:
-                    self._drain_deck_events()
-                    now = time.monotonic()
-                    timeout = min(ticks.tick(self, now), self.announcer.tick(now))
-                except Exception:  # a bad moment must not stop the music for good
-                    log.exception("mixer tick failed")
-                    timeout = 0.1
+            try:
+                timeout = self.step()
+            except Exception:  # a bad moment must not stop the music for good
+                log.exception("mixer tick failed")
+                timeout = 0.1
 
-    def _slot_of(self, deck: MpvDeck) -> Slot | None:
-        return next((s for s in self.slots if s.deck is deck), None)
+    def step(self) -> float:
+        """One turn of the loop at `clock()`: the decks' events, recovery, ramps and
+        scheduled starts, the reports and the heartbeat, the preload, the announcer.
+        Returns how soon (seconds) the next turn is wanted."""
+        with self._lock:
+            self._drain_deck_events()
+            now = self.clock()
+            recovery.check_decks(self.decks, now, self.stall_timeout, self._rebuild)
+            timeout = ticks.tick(
+                self.decks,
+                now,
+                crossfade_time=float(self.settings.crossfade_time),
+                post=self.post,
+                begin=self.crossfader.begin,
+                report=self.status.report,
+            )
+            self.heartbeat.beat(self.decks, now, self.post)
+            recovery.preload_next(
+                self.decks, self.upcoming, self.source.locate, video=self.output.video == "null"
+            )
+            return min(timeout, self.announcer.tick(now))
+
+    def _rebuild(self, slot: Slot, why: str) -> None:
+        self.rebuilds += 1
+        reapply = self.output.video != "null" or bool(self.af)
+        recovery.rebuild(
+            self.decks,
+            slot,
+            why,
+            new_deck=self.new_deck,
+            post=self.post,
+            reapply=(lambda: self.apply_settings(self.settings)) if reapply else None,
+        )
 
     def _drain_deck_events(self) -> None:
         while True:
@@ -439,23 +393,14 @@ class Mixer:
             if deck is self.announcer.deck:
                 self.announcer.on_event(kind, data)
                 continue
-            slot = self._slot_of(deck)
+            slot = self.decks.slot_of(deck)
             if slot is not None:
-                on_deck_event(self, slot, kind, data)
-
-    def report_status(self, slot: Slot, state: str, force: bool = False) -> None:
-        now = time.monotonic()
-        position = slot.deck.position() if slot.deck.loaded else slot.position
-        slot.position = position
-        if not force and state == self._last_state and now - self._last_status < self.status_every:
-            return
-        self._last_state, self._last_status = state, now
-        self.post(
-            m.PlayerStatus(
-                play_id=slot.play_id,
-                state=state,
-                position=round(position, 3),
-                duration=float(slot.deck.duration or 0.0),
-                actor=PLAYER,
-            )
-        )
+                recovery.on_deck_event(
+                    self.decks,
+                    slot,
+                    kind,
+                    data,
+                    post=self.post,
+                    discard=self.source.discard,
+                    switched=self.crossfader.switched,
+                )

@@ -1,99 +1,128 @@
 """The mixer's error boundaries: deck events (errors, deaths), rebuilding a dead or stalled
 deck at the track's last position, and keeping the next track preloaded.
 
-Called by `Mixer` with its lock held; never blocks on mpv's event thread.
+Called by `Mixer` with its lock held; never blocks on mpv's event thread. Each function
+takes the `Decks` and what else it uses (a post callable, the time, a way to make a deck).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from appliance.core import messages as m
+from appliance.core.model import QueueItem
+from appliance.player.deck_port import Deck
+from appliance.player.decks import Decks
+from appliance.player.slot import Slot
 from appliance.player.standin import PLAYER
-
-if TYPE_CHECKING:
-    from appliance.player.mixer import Mixer, Slot
 
 log = logging.getLogger(__name__)
 
+Post = Callable[[m.Message], None]
 
-def on_deck_event(mixer: Mixer, slot: Slot, kind: str, data: dict[str, Any]) -> None:
+
+def on_deck_event(
+    decks: Decks,
+    slot: Slot,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    post: Post,
+    discard: Callable[[str, str], None],
+    switched: Callable[[Slot], None],
+) -> None:
+    """A deck's report: `switched` moves the slot on to its queued file, an error drops
+    the track (`discard(video_id, why)` tells the media source)."""
     if kind == "dead":
         return  # check_decks rebuilds it on this tick
     if kind == "switched":
-        mixer.switched(slot)
+        switched(slot)
         return
     if kind != "end" or data.get("reason") != "error":
         return
     detail = data.get("error") or "playback failed"
     video_id = slot.video_id
     if slot.next_play_id:  # the file queued after the live one (gapless) would not open
-        mixer.post(
+        post(
             m.PlayerError(
                 play_id=slot.next_play_id, error_code="playback_error", detail=detail,
                 actor=PLAYER,
             )
         )  # fmt: skip
-        mixer.source.discard(slot.next_video_id, detail)
+        discard(slot.next_video_id, detail)
         slot.next_play_id = slot.next_video_id = ""
         slot.deck.queued = None
         return
     if slot.play_id:
         log.warning("deck %s: %s failed: %s", slot.deck.name, video_id, detail)
-        mixer.post(
+        post(
             m.PlayerError(
                 play_id=slot.play_id, error_code="playback_error", detail=detail, actor=PLAYER
             )
         )
-        mixer.source.discard(video_id, detail)
-        if mixer.live is slot:
-            mixer.live = None
+        discard(video_id, detail)
+        if decks.live is slot:
+            decks.live = None
         slot.clear()
     else:  # a preload failed: do not try that file again until it is fetched afresh
         slot.failed_preload = str(slot.deck.path or "")
     slot.deck.path = None
 
 
-def check_decks(mixer: Mixer, now: float) -> None:
-    for slot in mixer.slots:
+def check_decks(
+    decks: Decks, now: float, stall_timeout: float, rebuild: Callable[[Slot, str], None]
+) -> None:
+    """A dead deck, or a live one whose clock has not moved for `stall_timeout` seconds
+    while it should be playing, is handed to `rebuild(slot, why)`."""
+    for slot in decks.slots:
         deck = slot.deck
         stalled = (
-            slot is mixer.live
+            slot is decks.live
             and slot.started
-            and mixer.transport == "playing"
+            and decks.transport == "playing"
             and not deck.paused
             and not deck.eof
             and deck.loaded
-            and now - deck.last_progress > mixer.stall_timeout
+            and now - deck.last_progress > stall_timeout
         )
         if not deck.alive or stalled:
-            rebuild(mixer, slot, "stalled" if deck.alive else "died")
+            rebuild(slot, "stalled" if deck.alive else "died")
 
 
-def rebuild(mixer: Mixer, slot: Slot, why: str) -> None:
-    """A fresh deck in the slot; the live track resumes near where it was."""
+def rebuild(
+    decks: Decks,
+    slot: Slot,
+    why: str,
+    *,
+    new_deck: Callable[[str], Deck],
+    post: Post,
+    reapply: Callable[[], None] | None = None,
+) -> None:
+    """A fresh deck in the slot (`new_deck(name)`; `reapply()` then restores the settings
+    a new deck does not start with); the live track resumes near where it was."""
     old = slot.deck
     path, position = old.path, slot.position
     gain = 1.0 if slot.ramp is None else slot.ramp.to_gain
     # Shutting a broken core down can block: do it off the mixer's thread.
     threading.Thread(target=old.terminate, name=f"deck-{old.name}-reaper", daemon=True).start()
-    slot.deck = mixer.new_deck(old.name)
-    mixer.rebuilds += 1
-    if mixer.output.video != "null" or mixer.af:
-        mixer.apply_settings(mixer.settings)
+    slot.deck = new_deck(old.name)
+    if reapply is not None:
+        reapply()
     resumed = bool(slot.play_id and path is not None)
     if resumed and path is not None:
-        playing = slot is mixer.live and mixer.transport == "playing" and slot.started
+        playing = slot is decks.live and decks.transport == "playing" and slot.started
         slot.ramp = None
         slot.deck.load(path, position, paused=not playing)
-        slot.deck.set_level(gain=gain if slot is mixer.live else 0.0)
+        slot.deck.set_level(gain=gain if slot is decks.live else 0.0)
         if slot.stop_after_ramp:
             slot.deck.stop()
             slot.clear()
     log.warning("deck %s %s; rebuilt (resumed at %.1f s: %s)", old.name, why, position, resumed)
-    mixer.post(
+    post(
         m.RecordLog(
             event_type="player_deck_rebuilt",
             event_data={
@@ -107,20 +136,27 @@ def rebuild(mixer: Mixer, slot: Slot, why: str) -> None:
     )
 
 
-def preload_next(mixer: Mixer) -> None:
-    """Keep the next track loaded, paused and silent, on the deck that is not live."""
-    if not mixer.upcoming or mixer.transport == "emergency":
+def preload_next(
+    decks: Decks,
+    upcoming: Sequence[QueueItem],
+    locate: Callable[[str], Path | None],
+    *,
+    video: bool,
+) -> None:
+    """Keep the next track loaded, paused and silent, on a deck that is not live
+    (`video`: with its picture decoded, where there is no screen to cover)."""
+    if not upcoming or decks.transport == "emergency":
         return
-    free = [s for s in mixer.slots if s is not mixer.live and not s.play_id and s.ramp is None]
+    free = [s for s in decks.idle() if not s.play_id and s.ramp is None]
     if not free:
         return
     slot = free[0]
-    item = mixer.upcoming[0]
-    path = mixer.source.locate(item.video_id)
+    item = upcoming[0]
+    path = locate(item.video_id)
     if path is None or slot.deck.path == path or slot.failed_preload == str(path):
         return
     slot.failed_preload = ""
     slot.deck.set_level(gain=0.0)
-    slot.deck.load(path, 0.0, paused=True, video=mixer.output.video == "null")
+    slot.deck.load(path, 0.0, paused=True, video=video)
     slot.video_id = ""
     slot.position = 0.0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from appliance.player.deck import MpvDeck
+from appliance.player.deck_port import Deck
 
 CUT_FADE = 0.03  # s: a cut is a very short fade, so it does not click
 
@@ -43,7 +43,7 @@ class Ramp:
 
 @dataclass
 class Slot:
-    deck: MpvDeck
+    deck: Deck
     play_id: str = ""
     video_id: str = ""
     started: bool = False
@@ -57,6 +57,12 @@ class Slot:
     next_play_id: str = ""  # queued on this deck's own playlist (gapless)
     next_video_id: str = ""
     trim: float = 1.0  # this play's loudness normalisation (linear), set when it starts
+
+    def fade_away(self, now: float, seconds: float) -> None:
+        """Ramp to silence from `now` over `seconds`, then stop (an outgoing deck)."""
+        self.ramp = Ramp(now, max(0.0, seconds), self.deck.gain, 0.0)
+        self.stop_after_ramp = True
+        self.end_reported = True
 
     def clear(self) -> None:
         self.play_id = self.video_id = self.next_play_id = self.next_video_id = ""
