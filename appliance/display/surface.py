@@ -62,8 +62,8 @@ class IdleSurface:
             return
         try:
             player.command("osd-overlay", OVERLAY_ID, "ass-events", ass_events, WIDTH, HEIGHT)
-        except mpv.ShutdownError:
-            log.warning("the idle surface has gone; the TV shows only the decks")
+        except Exception:  # python-mpv raises several types; the TV must not stop the box
+            log.warning("the idle surface did not take the overlay", exc_info=True)
 
     def show_logo(self, raw: Path | None) -> None:
         with self._lock:
@@ -75,8 +75,8 @@ class IdleSurface:
                 player.command("overlay-remove", 2)
             else:
                 player.command("overlay-add", *tv_logo_args(raw))
-        except (mpv.ShutdownError, SystemError):
-            log.warning("the idle surface did not take the logo")
+        except Exception:  # as above
+            log.warning("the idle surface did not take the logo", exc_info=True)
 
     def stop(self) -> None:
         with self._lock:

@@ -93,8 +93,10 @@ class Tv:
 
     def draw(self, state: State, facts: ScreenFacts) -> None:
         picture = picture_of(state, facts, self._announcing)
+        # a logo is added or removed only when it changes: removing one never shown is an
+        # error to some mpv versions
         if picture != self._picture:
-            logo_changed = self._picture is None or picture.logo != self._picture.logo
+            logo_changed = picture.logo != (self._picture.logo if self._picture else "")
             self._picture = picture
             self._idle.show_overlay(idle_screen(picture))
             if logo_changed:
@@ -102,7 +104,7 @@ class Tv:
             self.drawn += 1
         decks = self._decks()  # None until the player runs; it may start after us
         if decks is not None and picture != self._deck_picture:
-            if self._deck_picture is None or picture.logo != self._deck_picture.logo:
+            if picture.logo != (self._deck_picture.logo if self._deck_picture else ""):
                 decks.show_logo(self._logo(picture))
             self._deck_picture = picture
             decks.show_overlay(deck_overlay(picture))

@@ -220,7 +220,7 @@ class MpvDeck:
         """Draw ASS events over the picture, in a 1280x720 frame scaled to the screen."""
         try:
             self.mpv.command("osd-overlay", 1, "ass-events", ass_events, 1280, 720)
-        except (mpv.ShutdownError, SystemError):
+        except Exception:  # python-mpv raises several types; a TV detail must not stop play
             log.debug("deck %s: overlay not drawn", self.name, exc_info=True)
 
     def show_logo(self, raw: Path | None) -> None:
@@ -230,7 +230,7 @@ class MpvDeck:
                 self.mpv.command("overlay-remove", 2)
             else:
                 self.mpv.command("overlay-add", *tv_logo_args(raw))
-        except (mpv.ShutdownError, SystemError):
+        except Exception:  # as above
             log.debug("deck %s: logo not drawn", self.name, exc_info=True)
 
     def show_video(self) -> None:

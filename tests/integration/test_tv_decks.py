@@ -5,14 +5,16 @@ video, and the idle screen once playback stops."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from appliance.lan import lan_address
-from tests.support.compositor import HeadlessTv, centre_colour, headless_tv
+from tests.support.compositor import (
+    HeadlessTv,
+    centre_colour,
+    tv_fixture,  # noqa: F401 - the `tv` fixture
+)
 from tests.support.jukebox import Jukebox
 from tests.support.media import make_track
 
@@ -29,14 +31,6 @@ def is_blue(c: tuple[int, ...]) -> bool:
 
 def is_idle(c: tuple[int, ...]) -> bool:
     return all(abs(a - b) <= 12 for a, b in zip(c, IDLE, strict=True))
-
-
-@pytest.fixture
-def tv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeadlessTv]:
-    with headless_tv(tmp_path) as screen:
-        for key, value in screen.environ.items():
-            monkeypatch.setenv(key, value)
-        yield screen
 
 
 def _media(folder: Path) -> Path:

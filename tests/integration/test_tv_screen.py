@@ -16,16 +16,11 @@ from appliance.core import messages as m
 from appliance.display.factory import TvDisplay, build_display
 from appliance.lan import lan_address
 from tests.integration.web.conftest import Api
-from tests.support.compositor import HeadlessTv, headless_tv
+from tests.support.compositor import (
+    HeadlessTv,
+    tv_fixture,  # noqa: F401 - the `tv` fixture
+)
 from tests.support.server import WEB_SECTION, RunningBox, box_config, free_port
-
-
-@pytest.fixture
-def tv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeadlessTv]:
-    with headless_tv(tmp_path) as screen:
-        for key, value in screen.environ.items():
-            monkeypatch.setenv(key, value)
-        yield screen
 
 
 @pytest.fixture

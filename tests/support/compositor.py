@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageChops, ImageOps
 
 WIDTH, HEIGHT = 1280, 720
@@ -165,3 +166,13 @@ def headless_tv(tmp: Path) -> Iterator[HeadlessTv]:
             proc.wait()
         log.close()
         shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+@pytest.fixture(name="tv")
+def tv_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HeadlessTv]:
+    """A headless TV with the test's environment pointing at it (WAYLAND_DISPLAY): import
+    `tv_fixture` (noqa: F401) and take a `tv` argument."""
+    with headless_tv(tmp_path) as screen:
+        for key, value in screen.environ.items():
+            monkeypatch.setenv(key, value)
+        yield screen
