@@ -12,7 +12,7 @@ TEST_APT := $(RUN_APT) mosquitto mosquitto-clients pulseaudio pulseaudio-utils c
 
 # The image: Debian's mmdebstrap builds it, qemu-user runs a foreign architecture's
 # package scripts, QEMU boots it in the image tests.
-IMAGE_APT      := mmdebstrap qemu-user-static binfmt-support dosfstools mtools e2fsprogs \
+IMAGE_APT      := mmdebstrap arch-test qemu-user-static binfmt-support dosfstools mtools e2fsprogs \
                   fdisk ffmpeg
 IMAGE_TEST_APT := $(IMAGE_APT) qemu-system-x86 qemu-system-arm ovmf socat
 ARCH ?= arm64
