@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,35 @@ def test_meter_measures_in_the_background_once(tmp_path: Path) -> None:
     finally:
         meter.stop()
     assert seen == ["t"] and meter.failures == 0
+
+
+def _wait_for_reader(fifo: Path, timeout: float) -> int:
+    """Open the FIFO's write end once a reader (ffmpeg) holds it; bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: nobody reads it yet
+            if time.monotonic() > deadline:
+                raise AssertionError("ffmpeg never opened the file") from None
+            time.sleep(0.05)
+
+
+def test_stopping_the_meter_kills_a_measurement_under_way(tmp_path: Path) -> None:
+    """A long mix being measured must not hold the box's stop (systemd kills after 30 s)."""
+    fifo = tmp_path / "endless.wav"
+    os.mkfifo(fifo)  # real ffmpeg, reading a file that never ends
+    book = LoudnessBook(tmp_path / "book.json")
+    meter = LoudnessMeter(book)
+    meter.start()
+    meter.request("long", fifo)
+    writer = _wait_for_reader(fifo, timeout=30)
+    try:
+        began = time.monotonic()
+        meter.stop()
+        took = time.monotonic() - began
+    finally:
+        os.close(writer)
+    assert took < 10.0, f"stop waited {took:.1f} s for the measurement"
+    assert meter.failures == 0  # not a failure: measured after the next start
+    assert book.get("long", 0) is None
