@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # the next frame. Ten frames a second of a flat colour cost 2.4% of an x86 core in software.
 BACKGROUND = f"av://lavfi:color=c=0x101820:s={WIDTH}x{HEIGHT}:r=10"
 OVERLAY_ID = 1
+STOP_BUDGET = 3.0  # seconds; systemd's stop timeout is 30 and the decks need theirs
 
 
 def _mpv_log(level: str, component: str, message: str) -> None:
@@ -81,5 +82,12 @@ class IdleSurface:
     def stop(self) -> None:
         with self._lock:
             player, self._mpv = self._mpv, None
-        if player is not None:
-            player.terminate()
+        if player is None:
+            return
+        # mpv's teardown waits on its video output, which can hang on a compositor that is
+        # itself going away; the box must still stop in seconds, so it is abandoned to the exit
+        closer = threading.Thread(target=player.terminate, name="idle-surface-close", daemon=True)
+        closer.start()
+        closer.join(timeout=STOP_BUDGET)
+        if closer.is_alive():
+            log.warning("the idle surface did not close in %.0f s; left to the exit", STOP_BUDGET)
