@@ -155,14 +155,18 @@ def test_the_service_stops_within_seconds_and_comes_back(venue: Venue) -> None:
         "t0=$(date +%s%N); systemctl stop djamms; t1=$(date +%s%N); "
         "echo $(( (t1 - t0) / 1000000 )); systemctl show -P Result djamms"
     )
-    assert code == 0, out
-    stop_ms, result = out.split()[-2:]
-    record("amd64_service_stop", int(stop_ms) / 1000, "s", emulated=True)
-    assert result == "success", f"djamms stopped with result {result} (killed?)"
-    assert int(stop_ms) < 10_000, f"stopping took {stop_ms} ms"
-    code, out = m.sh("systemctl start djamms; systemctl is-active djamms", timeout=300)
-    assert code == 0 and out.endswith("active"), out
-    m.wait_console(timeout=300)
+    try:
+        assert code == 0, out
+        stop_ms, result = out.split()[-2:]
+        record("amd64_service_stop", int(stop_ms) / 1000, "s", emulated=True)
+        if result != "success" or int(stop_ms) >= 10_000:
+            # what the box was doing while it would not stop, for the failure message
+            _, journal = m.sh("journalctl -u djamms -n 40 --no-pager -o short-monotonic")
+            pytest.fail(f"djamms stopped with result {result} in {stop_ms} ms:\n{journal}")
+    finally:  # the tests after this one need the service, whatever happened here
+        code, out = m.sh("systemctl start djamms; systemctl is-active djamms", timeout=300)
+        assert code == 0 and out.endswith("active"), out
+        m.wait_console(timeout=300)
 
 
 def test_the_queued_track_is_measured_for_loudness_inside_the_sandbox(venue: Venue) -> None:
