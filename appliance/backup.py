@@ -38,7 +38,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from appliance.content import ContentError, check_files, check_item
 from appliance.core import messages as m
@@ -47,9 +47,6 @@ from appliance.core.model import State
 from appliance.core.outputs import Rejected
 from appliance.core.system_ops import restored_state
 from appliance.runtime import Runtime
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +158,7 @@ def settings_summary(state: State) -> dict[str, Any]:
 
 
 class Backups:
-    """Service (`box.services.backup`)."""
+    """Service (`Services.backup`)."""
 
     def __init__(self, runtime: Runtime, data_dir: Path, content_dir: Path | None = None) -> None:
         self.runtime = runtime
@@ -402,7 +399,5 @@ def unpack(upload: IO[bytes], staging: Path) -> dict[str, dict[str, Any]]:
     return digests
 
 
-def build_backups(box: Box) -> Backups:
-    backups = Backups(box.runtime, box.config.data_dir)
-    box.services.backup = backups
-    return backups
+def build_backups(runtime: Runtime, data_dir: Path) -> Backups:
+    return Backups(runtime, data_dir)

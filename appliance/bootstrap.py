@@ -1,5 +1,6 @@
 """The composition root: `build(config, ...)` wires the runtime, the store and every
-adapter. Real parts by default; tests pass fakes. Nothing starts until `Box.start()`."""
+adapter. Real parts by default (`default_adapters()`: each part's wiring, in
+`appliance/wiring.py`); tests pass their own list. Nothing starts until `Box.start()`."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Box:
     config: Config
     runtime: Runtime
     adapters: list[Adapter] = field(default_factory=list)
-    # what the parts offer each other, filled by the factories in build() as they run
+    # what the parts offer each other, filled by the wiring in build() as it runs
     services: Services = field(default_factory=Services)
     first_pin: str = ""  # shown on the screen page until staff change it
 
@@ -79,34 +80,24 @@ class Box:
 
 
 def default_adapters() -> list[AdapterFactory]:
-    """The adapters a real box runs, in start order. Each factory may return None when
-    its part is not configured (no broker, no GPIO)."""
-    from appliance.backup import build_backups
-    from appliance.cloud.factory import build_appwrite_mirror, build_cloud_link
-    from appliance.content import build_content
-    from appliance.display.factory import build_display
-    from appliance.library.factory import build_library
-    from appliance.library.importer import build_importer
-    from appliance.player.factory import build_player
-    from appliance.scheduler import build_scheduler
-    from appliance.sdnotify import build_sdnotify
-    from hardware.panel import build_panel
-    from web.adapter import build_console
+    """The adapters a real box runs, in start order. Each part's wiring may return None
+    when its part is not configured (no broker, no GPIO)."""
+    from appliance import wiring
 
     # sd_notify last: READY=1 goes out once everything before it has started.
     return [
-        build_library,
-        build_display,  # before the player: its surface is the TV's bottom window
-        build_player,
-        build_panel,
-        build_content,
-        build_importer,
-        build_backups,
-        build_scheduler,
-        build_console,
-        build_cloud_link,
-        build_appwrite_mirror,
-        build_sdnotify,
+        wiring.wire_library,
+        wiring.wire_display,  # before the player: its surface is the TV's bottom window
+        wiring.wire_player,
+        wiring.wire_panel,
+        wiring.wire_content,
+        wiring.wire_importer,
+        wiring.wire_backups,
+        wiring.wire_scheduler,
+        wiring.wire_console,
+        wiring.wire_cloud_link,
+        wiring.wire_appwrite_mirror,
+        wiring.wire_sdnotify,
     ]
 
 

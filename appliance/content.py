@@ -17,14 +17,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
+from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import ContentItem
 from appliance.runtime import Runtime
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +138,7 @@ def display_name(filename: str) -> str:
 
 
 class ContentGallery:
-    """Adapter and service (`box.services.content`)."""
+    """Adapter and service (`Services.content`)."""
 
     def __init__(
         self,
@@ -291,12 +289,10 @@ class ContentGallery:
         return removed
 
 
-def build_content(box: Box) -> ContentGallery:
-    section = box.config.section("content")
-    gallery = ContentGallery(
-        box.runtime,
-        box.config.data_dir / "content",
+def build_content(config: Config, runtime: Runtime) -> ContentGallery:
+    section = config.section("content")
+    return ContentGallery(
+        runtime,
+        config.data_dir / "content",
         max_bytes=int(section.get("max_mb", DEFAULT_MAX_BYTES // 1048576)) * 1024 * 1024,
     )
-    box.services.content = gallery
-    return gallery

@@ -6,6 +6,7 @@ The other parts take part through the box's `Services`, read when a job runs (th
 and the cloud link are built after the scheduler), each used only if that part runs here:
 `cache.evict(max_bytes)`, `sessions.expire(now)`, `cloud.connected` and `ytdlp`
 (`due(local_datetime)`, `start_update(local_date)`: the daily update in its own thread).
+`appliance/wiring.py` builds it with the box's `Services`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from appliance.core import messages as m
 from appliance.runtime import Runtime
 from appliance.services import Services
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +68,6 @@ class Maintenance:
             Job("cloud_link", 15.0, self.check_cloud),
             Job("ytdlp_update", 300.0, self.update_ytdlp),
         ]
-
-    @classmethod
-    def for_box(cls, box: Box) -> Maintenance:
-        section = box.config.section("scheduler")
-        return cls(
-            box.runtime,
-            data_dir=box.config.data_dir,
-            services=box.services,
-            log_retention_days=float(section.get("log_retention_days", 90)),
-            cache_max_bytes=int(box.config.cache_max_mb) * 1024 * 1024,
-            timezone=str(section.get("timezone") or box.config.timezone),
-        )
 
     def run(self, now: float) -> list[str]:
         """Run every job that is due (or whose clock went backwards); names of those run."""

@@ -6,16 +6,19 @@ adapter runs over the box's single writer (`appliance.runtime.Runtime`) or over 
 seen from the cloud (`appliance.cloud.remote.RemoteVenue`); mypy checks both where they
 are handed over (`web.create_app`, `hardware.panel.Panel`, `MqttLink`). Parts that live
 only on the box and need more of it (`post` for facts, `clock`, effect sinks) take the
-concrete `Runtime`.
+concrete `Runtime`, or just the two of its members named below (`Post`, `AddEffectSink`)
+when that is all they use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol, runtime_checkable
 
 from appliance.core.messages import Message
 from appliance.core.model import State
+from appliance.core.outputs import Effect
 from appliance.runtime import Reply
 from appliance.subscription import Subscription
 
@@ -38,3 +41,11 @@ class RuntimePort(Protocol):
     def subscribe(self, maxsize: int = 256, name: str = "") -> Subscription:
         """A bounded feed of `Published` changes (a `Resync` once it falls behind)."""
         ...
+
+
+# `Runtime.post`: hand the single writer a fact (a player's, a notice) without waiting.
+Post = Callable[[Message], None]
+# An actuator: `sink(effects, state)` on its own thread for every outcome with effects.
+EffectSink = Callable[[tuple[Effect, ...], State], None]
+# `Runtime.add_effect_sink(sink, name)`: how an actuator (the player, the library) is fed.
+AddEffectSink = Callable[[EffectSink, str], None]

@@ -18,13 +18,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import State
 from appliance.core.schedule import InForce, Slot, announcements_due, in_force
 from appliance.runtime import Reply, Runtime
 
 if TYPE_CHECKING:
-    from appliance.bootstrap import Box
     from appliance.maintenance import Maintenance
 
 log = logging.getLogger(__name__)
@@ -219,18 +219,16 @@ class Scheduler:
         return reply
 
 
-def build_scheduler(box: Box) -> Scheduler | None:
-    """Factory for bootstrap: the scheduler with the box's maintenance jobs."""
-    from appliance.maintenance import Maintenance
-
-    section = box.config.section("scheduler")
+def build_scheduler(config: Config, runtime: Runtime, maintenance: Maintenance) -> Scheduler | None:
+    """The scheduler with the box's maintenance jobs; None when `[scheduler] enabled = false`."""
+    section = config.section("scheduler")
     if section.get("enabled", True) is False:
         return None
     return Scheduler(
-        box.runtime,
-        clock=box.runtime.clock,
-        timezone=str(section.get("timezone", box.config.timezone)),
+        runtime,
+        clock=runtime.clock,
+        timezone=str(section.get("timezone", config.timezone)),
         tick_every=float(section.get("tick_seconds", 5.0)),
         heartbeat_timeout=float(section.get("heartbeat_timeout", 15.0)),
-        maintenance=Maintenance.for_box(box),
+        maintenance=maintenance,
     )

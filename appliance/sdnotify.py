@@ -12,10 +12,8 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
+from appliance.core.model import State
 
 log = logging.getLogger(__name__)
 
@@ -102,25 +100,23 @@ class SystemdNotifyAdapter:
 
 
 def build_sdnotify(
-    box: Box, environ: Mapping[str, str] | None = None
+    alive: Callable[[], bool],
+    status: Callable[[], str],
+    environ: Mapping[str, str] | None = None,
 ) -> SystemdNotifyAdapter | None:
+    """None without NOTIFY_SOCKET. `alive()`: the runtime still runs (else the watchdog
+    starves); `status()`: the line `systemctl status` shows (see `status_line`)."""
     env = os.environ if environ is None else environ
     address = env.get("NOTIFY_SOCKET", "")
     if not address:
         return None
-    return SystemdNotifyAdapter(
-        Notifier(address),
-        watchdog_interval(env),
-        alive=lambda: box.runtime.running,
-        status=lambda: status_line(box),
-    )
+    return SystemdNotifyAdapter(Notifier(address), watchdog_interval(env), alive, status)
 
 
-def status_line(box: Box) -> str:
-    cfg = box.config
-    venue = box.runtime.state.venue
+def status_line(state: State, port: int) -> str:
+    venue = state.venue
     playing = venue.now_playing if venue is not None else None
     if playing is None:
-        return f"idle; console on port {cfg.port}"
+        return f"idle; console on port {port}"
     title = " - ".join(x for x in (playing.artist, playing.title) if x) or playing.video_id
-    return f"{playing.state}: {title}; console on port {cfg.port}"
+    return f"{playing.state}: {title}; console on port {port}"

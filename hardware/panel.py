@@ -2,8 +2,9 @@
 
 It only submits core messages and follows the runtime's subscription; see `commands.py`
 (buttons), `volume.py` (encoder and volume buttons) and `indicators.py` (LED, relay).
-`build_panel(box)` is the bootstrap factory: with no GPIO or a bad pin map it logs one
-line and returns None, and the rest of the box runs without a panel.
+`build_panel(section, runtime)` builds it from the `[panel]` config section: with no GPIO
+or a bad pin map it logs one line and returns None, and the rest of the box runs without
+a panel.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from gpiozero import Device
 from gpiozero.pins import Factory
@@ -24,9 +25,6 @@ from hardware.devices import PanelDevices, build_devices
 from hardware.indicators import StatusFollower
 from hardware.pinmap import PanelConfig, PanelConfigError, parse_panel_config
 from hardware.volume import VolumeControl
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
 
 log = logging.getLogger("djamms.panel")
 
@@ -110,16 +108,18 @@ def detect_pin_factory() -> tuple[Factory | None, str]:
 
 
 def build_panel(
-    box: Box,
+    section: Mapping[str, Any],
+    runtime: RuntimePort,
     *,
     pin_factory: Factory | None = None,
     load_factory: Callable[[], tuple[Factory | None, str]] = detect_pin_factory,
     clock: Callable[[], float] = time.monotonic,
     on_reply: ReplyObserver | None = None,
 ) -> Panel | None:
-    """The bootstrap factory. None (and one log line) when the panel cannot run."""
+    """The panel for the `[panel]` config section. None (and one log line) when it cannot
+    run."""
     try:
-        cfg, notes = parse_panel_config(box.config.section("panel"))
+        cfg, notes = parse_panel_config(section)
     except PanelConfigError as exc:
         log.error("panel: off, bad [panel] config: %s", exc)
         return None
@@ -135,7 +135,7 @@ def build_panel(
             log.info("panel: off, no GPIO on this machine (%s)", why)
             return None
     try:
-        return Panel(box.runtime, cfg, factory, clock=clock, on_reply=on_reply)
+        return Panel(runtime, cfg, factory, clock=clock, on_reply=on_reply)
     except Exception as exc:  # a pin in use, no permission on /dev/gpiochip*, ...
         log.error("panel: off, cannot claim its pins: %s", exc)
         return None

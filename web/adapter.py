@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
+from appliance.config import Config
+from appliance.runtime_port import RuntimePort
+from appliance.services import Services
 from web import create_app, staff_reserve
 from web.auth import staff_environ
 from web.netinfo import MdnsAnnouncer
 from web.server import ConsoleServer
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 THREAD_HEADROOM = 50  # connections beyond the window cap, for plain requests and refusals
@@ -23,20 +23,31 @@ PER_ADDRESS = 64
 
 
 class WebConsole:
-    def __init__(self, box: Box) -> None:
-        self.box = box
-        self.app = create_app(box.runtime, box.config, box.services)
+    """The console over `runtime`, reading the other parts from `services` as it serves.
+    `first_pin()` is the first-start PIN the box made at its start (empty when the config
+    gave one). Its session store (`.console.sessions`) is for the maintenance job."""
+
+    def __init__(
+        self,
+        config: Config,
+        runtime: RuntimePort,
+        services: Services,
+        first_pin: Callable[[], str],
+    ) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.first_pin = first_pin
+        self.app = create_app(runtime, config, services)
         self.console = self.app.extensions["djamms"]
-        box.services.sessions = self.console.sessions  # the maintenance job expires them
         self.server: ConsoleServer | None = None
         self.mdns: MdnsAnnouncer | None = None
 
     @property
     def port(self) -> int:
-        return self.server.bound_port if self.server else self.box.config.port
+        return self.server.bound_port if self.server else self.config.port
 
     def start(self) -> None:
-        cfg = self.box.config
+        cfg = self.config
         self.console.first_pin = self._first_pin()
         self.console.hub.start()
         web = cfg.section("web")
@@ -58,14 +69,14 @@ class WebConsole:
 
     def _first_pin(self) -> str:
         """The first-start PIN, shown on the box's own screen until staff log in."""
-        state = self.box.runtime.state
-        pin_file = self.box.config.data_dir / "first-boot-pin"
+        state = self.runtime.state
+        pin_file = self.config.data_dir / "first-boot-pin"
         self.console.first_pin_file = pin_file
         if any(u.last_login_at for u in state.users.values() if u.role != "user"):
             pin_file.unlink(missing_ok=True)  # staff are in; the PIN must not linger
             return ""
-        if self.box.first_pin:
-            return self.box.first_pin
+        if first_pin := self.first_pin():
+            return first_pin
         try:
             return pin_file.read_text().strip()
         except OSError:
@@ -89,9 +100,13 @@ def _loopback(host: str) -> bool:
         return host.strip().lower() == "localhost"
 
 
-def build_console(box: Box) -> WebConsole | None:
-    """Factory for `bootstrap.default_adapters()`; `[web] enabled = false` turns it off."""
-    if not box.config.section("web").get("enabled", True):
+def build_console(
+    config: Config,
+    runtime: RuntimePort,
+    services: Services,
+    first_pin: Callable[[], str],
+) -> WebConsole | None:
+    """The console adapter (see `WebConsole`); `[web] enabled = false` turns it off."""
+    if not config.section("web").get("enabled", True):
         return None
-    console = WebConsole(box)
-    return console
+    return WebConsole(config, runtime, services, first_pin)

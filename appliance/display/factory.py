@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from appliance.config import Config
 from appliance.display.logo import LogoFiles
@@ -20,9 +19,8 @@ from appliance.display.surface import IdleSurface
 from appliance.display.tv import Tv
 from appliance.firstboot import read_setup_status
 from appliance.lan import patron_url
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
+from appliance.runtime_port import RuntimePort
+from appliance.services import TvOverlay
 
 
 def wants_display(config: Config, environ: Mapping[str, str]) -> bool:
@@ -75,18 +73,21 @@ class TvDisplay:
         self.surface.stop()
 
 
-def _gallery_file(box: Box, content_id: str) -> Path | None:
-    content, item = box.services.content, box.runtime.state.content.get(content_id)
-    return content.media_path(item) if content is not None and item is not None else None
-
-
-def build_display(box: Box) -> TvDisplay | None:
-    config = box.config
+def build_display(
+    config: Config,
+    runtime: RuntimePort,
+    *,
+    first_pin: Callable[[], str],
+    gallery_file: Callable[[str], Path | None],
+    overlay: Callable[[], TvOverlay | None],
+) -> TvDisplay | None:
+    """None without a screen. `first_pin()` is the first-start PIN (made at start, after
+    this); `gallery_file(content_id)` a gallery item's media, for the logo; `overlay()` the
+    player's decks to draw on, when they draw video (the player is built after this)."""
     if not wants_display(config, os.environ):
         return None
     surface = IdleSurface(vo=str(config.section("display").get("vo", "gpu,wlshm")))
-    services = box.services
-    facts = screen_facts(config, lambda: box.first_pin)  # made at start, after this
-    logos = LogoFiles(lambda cid: _gallery_file(box, cid), config.data_dir / "tv")
-    tv = Tv(box.runtime, facts, surface, lambda: services.overlay, logo_file=logos.raw)
+    facts = screen_facts(config, first_pin)
+    logos = LogoFiles(gallery_file, config.data_dir / "tv")
+    tv = Tv(runtime, facts, surface, overlay, logo_file=logos.raw)
     return TvDisplay(surface, tv)

@@ -1,4 +1,6 @@
-"""Builds the library adapter and offers it to the others (`box.services`).
+"""Builds the library adapter and what it offers the others: the service itself (search,
+media files, loudness, its cache) and the daily yt-dlp update. The composition root
+(`appliance/wiring.py`) records them in the box's `Services`.
 
 `[library]` settings in the config file: `scan_every` (s, default 10), `attempts`
 (downloads tried per track, default 3), `backoff` (s before the second try, doubling,
@@ -14,27 +16,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from appliance.config import ConfigError, extractor_args
+from appliance.config import Config, ConfigError, extractor_args
 from appliance.core import messages as m
 from appliance.library.service import LibraryService
 from appliance.library.updater import Updater, UpdateSettings
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
-
+from appliance.runtime_port import AddEffectSink, Post
 
 log = logging.getLogger(__name__)
 ACTOR = m.Actor(user_id="ytdlp-update", role="admin", source="scheduler")
 
 
-def build_library(box: Box) -> LibraryService:
-    config = box.config
+@dataclass(frozen=True)
+class LibraryParts:
+    """The library adapter (also the search, media, loudness and cache service) and its
+    daily yt-dlp update."""
+
+    service: LibraryService
+    updater: Updater
+
+
+def build_library(config: Config, post: Post, add_effect_sink: AddEffectSink) -> LibraryParts:
     section = config.section("library")
     service = LibraryService(
-        box.runtime.post,
+        post,
         config.media_dir,
         config.media_cache_dir,
         cache_max_bytes=config.cache_max_mb * 1024 * 1024,
@@ -55,17 +63,12 @@ def build_library(box: Box) -> LibraryService:
         settings = UpdateSettings(enabled=False)
 
     def notify(status: str, detail: dict[str, object]) -> None:
-        box.runtime.post(m.SystemNotice(actor=ACTOR, status=status, detail=detail))
+        post(m.SystemNotice(actor=ACTOR, status=status, detail=detail))
 
     updater = Updater(service.ytdlp_store, service.resolver, settings, notify=notify)
     service.resolver.on_outcome = updater.observe
-    box.services.ytdlp = updater
-    box.services.library = service
-    box.services.media = service
-    box.services.loudness = service
-    box.services.cache = service.cache
-    box.runtime.add_effect_sink(service.on_effects, "library")
-    return service
+    add_effect_sink(service.on_effects, "library")
+    return LibraryParts(service, updater)
 
 
 def _extractor_args(section: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from appliance.core import messages as m
 from appliance.core.playlists import MAX_TRACKS
@@ -33,9 +33,6 @@ from appliance.library.playlist_formats import (
     scan_folder,
 )
 from appliance.runtime import Reply, Runtime
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +97,7 @@ def entry_track(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PlaylistImporter:
-    """Service (`box.services.importer`): runs imports on their own threads."""
+    """Service (`Services.importer`): runs imports on their own threads."""
 
     def __init__(
         self,
@@ -290,7 +287,5 @@ class PlaylistImporter:
         self.runtime.post(m.SystemNotice(status=status, detail=body))
 
 
-def build_importer(box: Box) -> PlaylistImporter:
-    importer = PlaylistImporter(box.runtime, media_dir=box.config.media_dir)
-    box.services.importer = importer
-    return importer
+def build_importer(runtime: Runtime, media_dir: Path) -> PlaylistImporter:
+    return PlaylistImporter(runtime, media_dir=media_dir)

@@ -12,22 +12,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from appliance.config import Config
 from appliance.player.deck import DeckOutput
 from appliance.player.mixer import Mixer
 from appliance.player.standin import StandInPlayer
-
-if TYPE_CHECKING:
-    from appliance.bootstrap import Box
+from appliance.runtime_port import AddEffectSink, Post
+from appliance.services import LoudnessSource, MediaSource, TvOverlay
 
 
 class StandInAdapter:
-    def __init__(self, box: Box) -> None:
-        self.player = StandInPlayer(box.runtime.post)
-        box.runtime.add_effect_sink(self.player, "standin-player")
+    def __init__(self, post: Post, add_effect_sink: AddEffectSink) -> None:
+        self.player = StandInPlayer(post)
+        add_effect_sink(self.player, "standin-player")
 
     def start(self) -> None:
         pass
@@ -77,29 +77,39 @@ def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> Dec
     )
 
 
-def _clip_file(box: Box, content_id: str) -> Path | None:
-    """An announcement's file: the gallery item's media (read when asked: the gallery may
-    be built after the player)."""
-    content, item = box.services.content, box.runtime.state.content.get(content_id)
-    return content.media_path(item) if content is not None and item is not None else None
+@dataclass(frozen=True)
+class PlayerParts:
+    """The player adapter, and the TV overlay it offers when its decks draw video."""
+
+    adapter: Mixer | StandInAdapter
+    overlay: TvOverlay | None = None
 
 
-def build_player(box: Box) -> Mixer | StandInAdapter:
-    config = box.config
+def build_player(
+    config: Config,
+    post: Post,
+    add_effect_sink: AddEffectSink,
+    *,
+    media: MediaSource | None,
+    loudness: LoudnessSource | None,
+    clip_file: Callable[[str], Path | None],
+) -> PlayerParts:
+    """`media` and `loudness` come from the library when it runs (else local paths, no
+    normalisation); `clip_file(content_id)` is an announcement's file, looked up when asked
+    (the gallery may be built after the player)."""
     if config.player == "standin":
-        return StandInAdapter(box)
+        return PlayerParts(StandInAdapter(post, add_effect_sink))
     section = config.section("player")
     mixer = Mixer(
-        box.runtime.post,
-        box.services.media or FileSource(),
+        post,
+        media or FileSource(),
         deck_output(config),
         heartbeat_every=float(section.get("heartbeat_every", 5.0)),
         stall_timeout=float(section.get("stall_timeout", 8.0)),
-        loudness=box.services.loudness.loudness if box.services.loudness else None,
-        clips=lambda content_id: _clip_file(box, content_id),
-        clip_loudness=box.services.loudness.measure_now if box.services.loudness else None,
+        loudness=loudness.loudness if loudness else None,
+        clips=clip_file,
+        clip_loudness=loudness.measure_now if loudness else None,
     )
-    box.runtime.add_effect_sink(mixer, "mixer")
-    if mixer.output.video != "null":
-        box.services.overlay = mixer  # the TV draws its overlay on the decks
-    return mixer
+    add_effect_sink(mixer, "mixer")
+    # the TV draws its overlay on the decks
+    return PlayerParts(mixer, overlay=mixer if mixer.output.video != "null" else None)

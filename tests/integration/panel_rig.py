@@ -23,7 +23,8 @@ from appliance.core.model import State, TrackInfo
 from appliance.player.standin import StandInPlayer
 from appliance.runtime import Reply
 from appliance.store import MemoryStore
-from hardware.panel import Panel, build_panel
+from appliance.wiring import wire_panel
+from hardware.panel import Panel
 
 STAFF = m.Actor(user_id="staff", role="admin", source="web")
 WAIT = 20.0  # generous: the box is shared and loaded
@@ -182,7 +183,7 @@ def start_rig(tmp: Path, panel_section: dict[str, Any] | None = None) -> Rig:
         player.append(p)
         return None
 
-    panel_factory = partial(build_panel, pin_factory=factory, clock=clock, on_reply=replies)
+    panel_factory = partial(wire_panel, pin_factory=factory, clock=clock, on_reply=replies)
     box = build(config, store=MemoryStore(), adapters=[standin, panel_factory])
     panels = [a for a in box.adapters if isinstance(a, Panel)]
     assert panels, "the panel was not built"

@@ -18,7 +18,8 @@ from appliance.core.model import TrackInfo
 from appliance.player.deck import DeckOutput
 from appliance.player.mixer import Mixer
 from appliance.store import MemoryStore
-from hardware.panel import Panel, build_panel
+from appliance.wiring import wire_panel
+from hardware.panel import Panel
 from tests.integration.panel_rig import STAFF, ManualClock, Replies, mock_factory
 from tests.support.media import make_track
 from tests.support.pulse import SILENCE_DB, PulseServer, Recorder, rms_db
@@ -77,7 +78,7 @@ def test_emergency_button_silences_mpv_and_a_long_press_brings_it_back(
         box.runtime.add_effect_sink(mix, "mixer")
         return mix
 
-    panel_factory = partial(build_panel, pin_factory=factory, clock=clock, on_reply=Replies())
+    panel_factory = partial(wire_panel, pin_factory=factory, clock=clock, on_reply=Replies())
     section = {"resume_hold": 0.3, "pins": {"emergency_stop": 17, "play_pause": 27}}
     config = Config(data_dir=tmp_path / "data", admin_pin="2468", sections={"panel": section})
     box = build(config, store=MemoryStore(), adapters=[mixer, panel_factory])

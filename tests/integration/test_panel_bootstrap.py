@@ -14,7 +14,8 @@ from appliance.bootstrap import AdapterFactory, build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.store import MemoryStore
-from hardware.panel import Panel, build_panel, detect_pin_factory
+from appliance.wiring import wire_panel
+from hardware.panel import Panel, detect_pin_factory
 from tests.integration.panel_rig import STAFF, mock_factory
 
 
@@ -39,7 +40,7 @@ def test_a_bad_pin_map_gives_a_clear_error_and_the_box_starts_without_the_panel(
     section = {"pins": {"emergency_stop": 17, "skip": 17, "play_pause": "BOARD13"}}
     config = Config(data_dir=tmp_path, sections={"panel": section})
     caplog.set_level(logging.INFO, logger="djamms.panel")
-    runs_without_panel(config, [partial(build_panel, pin_factory=mock_factory())])
+    runs_without_panel(config, [partial(wire_panel, pin_factory=mock_factory())])
     lines = panel_lines(caplog)
     assert len(lines) == 1
     assert lines[0].startswith("panel: off, bad [panel] config:")
@@ -51,7 +52,7 @@ def test_no_gpio_logs_one_line_and_the_box_runs(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="djamms.panel")
-    no_gpio = partial(build_panel, load_factory=lambda: (None, "lgpio: not installed"))
+    no_gpio = partial(wire_panel, load_factory=lambda: (None, "lgpio: not installed"))
     runs_without_panel(Config(data_dir=tmp_path), [no_gpio])
     assert panel_lines(caplog) == ["panel: off, no GPIO on this machine (lgpio: not installed)"]
 
@@ -63,7 +64,7 @@ def test_a_pin_already_claimed_leaves_the_panel_off(
     caplog.set_level(logging.INFO, logger="djamms.panel")
     other = Button(17, pin_factory=factory)  # someone else holds GPIO17
     try:
-        runs_without_panel(Config(data_dir=tmp_path), [partial(build_panel, pin_factory=factory)])
+        runs_without_panel(Config(data_dir=tmp_path), [partial(wire_panel, pin_factory=factory)])
         lines = panel_lines(caplog)
         assert len(lines) == 1 and lines[0].startswith("panel: off, cannot claim its pins")
         assert "GPIO17" in lines[0]
@@ -104,5 +105,5 @@ def test_this_machine_has_no_gpio_and_the_default_box_still_runs(
 def test_panel_enabled_false_keeps_it_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="djamms.panel")
     config = Config(data_dir=tmp_path, sections={"panel": {"enabled": False}})
-    runs_without_panel(config, [partial(build_panel, pin_factory=mock_factory())])
+    runs_without_panel(config, [partial(wire_panel, pin_factory=mock_factory())])
     assert panel_lines(caplog) == ["panel: off (panel.enabled = false)"]

@@ -13,8 +13,9 @@ from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import TrackInfo
 from appliance.store import MemoryStore
+from appliance.wiring import wire_panel
 from hardware.indicators import BLINK_FAST, BLINK_SLOW, BREATHE, ON
-from hardware.panel import Panel, build_panel
+from hardware.panel import Panel
 from tests.integration.panel_rig import (
     ManualClock,
     RecordingPin,
@@ -100,7 +101,7 @@ def test_relay_is_on_before_the_first_track_and_drops_after_idle(tmp_path: Path)
     section = {"relay_idle_off": 0.3, "pins": {"amp_relay": 23, "status_led": 12}}
     config = Config(data_dir=tmp_path, sections={"panel": section})
     panel_factory = partial(
-        build_panel, pin_factory=factory, clock=ManualClock(), on_reply=Replies()
+        wire_panel, pin_factory=factory, clock=ManualClock(), on_reply=Replies()
     )
     box = build(config, store=MemoryStore(), adapters=[panel_factory])
     relay: RecordingPin = factory.pin(23)  # type: ignore[assignment]

@@ -14,16 +14,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from appliance.backup import build_backups
 from appliance.bootstrap import build
-from appliance.content import build_content
-from appliance.library.importer import build_importer
-from appliance.player.factory import build_player
+from appliance.wiring import wire_backups, wire_console, wire_content, wire_importer, wire_player
 from tests.support.listserver import ListServer
 from tests.support.server import STAFF_PIN, RunningBox, box_config, wait_until_serving
-from web.adapter import build_console
 
-ADAPTERS = [build_player, build_content, build_importer, build_backups, build_console]
+ADAPTERS = [wire_player, wire_content, wire_importer, wire_backups, wire_console]
 
 
 def start(data_dir: Path) -> RunningBox:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from appliance.bootstrap import build
 from appliance.core import messages as m
-from appliance.display.factory import TvDisplay, build_display
+from appliance.display.factory import TvDisplay
 from appliance.lan import lan_address
 from tests.integration.web.conftest import Api
 from tests.support.compositor import (
@@ -25,8 +25,7 @@ from tests.support.server import WEB_SECTION, RunningBox, box_config, free_port
 
 @pytest.fixture
 def tv_box(tmp_path: Path, tv: HeadlessTv) -> Iterator[RunningBox]:
-    from appliance.content import build_content
-    from web.adapter import build_console
+    from appliance.wiring import wire_console, wire_content, wire_display
 
     port = free_port()
     config = box_config(
@@ -35,7 +34,7 @@ def tv_box(tmp_path: Path, tv: HeadlessTv) -> Iterator[RunningBox]:
         admin_pin="",  # first start: the box makes a PIN and the TV shows it
         sections={"web": dict(WEB_SECTION), "display": {"vo": "wlshm"}},
     )
-    box = build(config, adapters=[build_content, build_display, build_console])
+    box = build(config, adapters=[wire_content, wire_display, wire_console])
     box.start()
     try:
         yield RunningBox(box, f"http://127.0.0.1:{port}", port)

@@ -97,11 +97,11 @@ def test_app_sends_ready_then_periodic_watchdog_then_stopping(tmp_path, notify_s
 def test_no_notify_socket_means_no_adapter(tmp_path):
     from appliance.bootstrap import build
     from appliance.config import Config
-    from appliance.sdnotify import build_sdnotify
+    from appliance.wiring import wire_sdnotify
 
     box = build(Config(data_dir=tmp_path), adapters=[])
-    assert build_sdnotify(box, environ={}) is None
-    assert build_sdnotify(box, environ={"NOTIFY_SOCKET": str(tmp_path / "s")}) is not None
+    assert wire_sdnotify(box, environ={}) is None
+    assert wire_sdnotify(box, environ={"NOTIFY_SOCKET": str(tmp_path / "s")}) is not None
 
 
 @pytest.mark.parametrize(

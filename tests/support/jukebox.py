@@ -24,13 +24,10 @@ from typing import Any
 
 from appliance.bootstrap import Box, build
 from appliance.config import Config
-from appliance.content import build_content
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
-from appliance.display.factory import build_display
-from appliance.library.factory import build_library
-from appliance.player.factory import build_player
 from appliance.runtime import Reply
+from appliance.wiring import wire_content, wire_display, wire_library, wire_player
 
 STAFF = m.Actor(user_id="staff", role="admin", source="web")
 
@@ -79,8 +76,8 @@ class Jukebox:
                 os.environ[key] = value
         # The player and its library only: the console, panel and scheduler have rigs of
         # their own, and a console here would want the port.
-        adapters = [build_library, *([build_display] if self.with_display else []), build_player]
-        adapters += [build_content] if self.with_content else []
+        adapters = [wire_library, *([wire_display] if self.with_display else []), wire_player]
+        adapters += [wire_content] if self.with_content else []
         self.box = build(self.config, adapters=adapters)
         self.events: list[tuple[str, dict[str, Any]]] = []  # every published event, in order
         self._events_sub = self.box.runtime.subscribe(maxsize=100_000, name="test-events")

@@ -87,13 +87,12 @@ def start_box(
 ) -> RunningBox:
     """The box and its console in this process (with `services` registered, e.g. a fake
     library); stop it with `.stop()`."""
-    from appliance.player.factory import build_player
-    from web.adapter import build_console
+    from appliance.wiring import wire_console, wire_player
 
     def register_services(box: Box) -> None:
         box.services = replace(box.services, **(services or {}))
 
-    adapters = [register_services, build_player, build_console]
+    adapters = [register_services, wire_player, wire_console]
     box = build(box_config(data_dir, port, **changes), adapters=adapters)
     box.start()
     running = RunningBox(box, "", 0)

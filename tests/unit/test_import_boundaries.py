@@ -1,6 +1,7 @@
 """Adapters never import each other (ARCHITECTURE.md: they talk to the core through the
-runtime only; `appliance/bootstrap.py` is the composition root). Read from the source tree
-with `ast`, so a lazy import inside a function counts as much as one at the top.
+runtime only; `appliance/bootstrap.py` and `appliance/wiring.py` are the composition root).
+Read from the source tree with `ast`, so a lazy import inside a function counts as much as
+one at the top.
 
 What an adapter may import:
 - its own package, the standard library and third-party packages;
@@ -10,9 +11,9 @@ What an adapter may import:
   `appliance.runtime_port`, `appliance.config`,
   `appliance.commands` (the one command table), `appliance.services` (the typed ports the
   parts offer each other), `appliance.playlist_files`, `appliance.pins`;
-- a composition (`appliance.bootstrap`, `appliance.remote_console`, `appliance.__main__`)
-  under `if TYPE_CHECKING:` only: a factory names the `Box` it is given, nothing more.
-Nothing from another adapter, not even for a type.
+Nothing from another adapter, and nothing from a composition (`appliance.bootstrap`,
+`appliance.wiring`, `appliance.remote_console`, `appliance.__main__`), not even for a type:
+a part's builder takes the pieces it uses, never the `Box`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,18 @@ ADAPTERS = (
     "appliance.display",
     "web",
     "hardware",
+    "appliance.scheduler",
+    "appliance.sdnotify",
 )
-COMPOSITIONS = ("appliance.bootstrap", "appliance.remote_console", "appliance.__main__")
+# Parts that still share code with the console (`web`) and each other: the gallery's and
+# the backup's errors and limits. They are held to the composition rule only.
+SHARING_PARTS = ("appliance.content", "appliance.backup")
+COMPOSITIONS = (
+    "appliance.bootstrap",
+    "appliance.wiring",
+    "appliance.remote_console",
+    "appliance.__main__",
+)
 OURS = ("appliance", "web", "hardware", "provisioning", "tests", "bench")
 
 
@@ -72,11 +83,19 @@ def imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[tuple[s
                 yield f"{base}.{alias.name}", node.lineno, id(node) in type_only
 
 
+def sources(package: str) -> list[Path]:
+    """A package's modules, or the one module an adapter is."""
+    folder = ROOT.joinpath(*package.split("."))
+    if folder.is_dir():
+        return sorted(folder.rglob("*.py"))
+    module = folder.with_suffix(".py")
+    return [module] if module.is_file() else []
+
+
 def crossings() -> list[str]:
     found = []
-    for package in ADAPTERS:
-        folder = ROOT.joinpath(*package.split("."))
-        for path in sorted(folder.rglob("*.py")) if folder.is_dir() else ():
+    for package in (*ADAPTERS, *SHARING_PARTS):
+        for path in sources(package):
             module = module_name(path)
             tree = ast.parse(path.read_text(), str(path))
             for name, line, type_only in imports(tree, module, path.name == "__init__.py"):
@@ -85,8 +104,9 @@ def crossings() -> list[str]:
                 other = adapter_of(name)
                 if other is not None and other != package:
                     found.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
-                elif any(within(name, c) for c in COMPOSITIONS) and not type_only:
-                    found.append(f"{path.relative_to(ROOT)}:{line} imports {name} at run time")
+                elif any(within(name, c) for c in COMPOSITIONS):
+                    when = "for a type" if type_only else "at run time"
+                    found.append(f"{path.relative_to(ROOT)}:{line} imports {name} {when}")
     return found
 
 

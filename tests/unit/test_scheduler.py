@@ -347,7 +347,7 @@ def test_the_adapter_thread_ticks_until_stopped(runtime: Runtime, clock: FakeClo
 def test_bootstrap_wires_the_scheduler_from_config(tmp_path: Path, clock: FakeClock) -> None:
     from appliance.bootstrap import build
     from appliance.config import Config
-    from appliance.scheduler import build_scheduler
+    from appliance.wiring import wire_scheduler
 
     config = Config(
         data_dir=tmp_path,
@@ -355,7 +355,7 @@ def test_bootstrap_wires_the_scheduler_from_config(tmp_path: Path, clock: FakeCl
         timezone="Europe/London",
         sections={"scheduler": {"tick_seconds": 0.05, "log_retention_days": 30}},
     )
-    box = build(config, store=MemoryStore(), clock=clock, adapters=[build_scheduler])
+    box = build(config, store=MemoryStore(), clock=clock, adapters=[wire_scheduler])
     sched = box.adapters[0]
     assert isinstance(sched, Scheduler) and sched.timezone == "Europe/London"
     assert sched.maintenance.log_retention_days == 30
@@ -372,7 +372,7 @@ def test_bootstrap_wires_the_scheduler_from_config(tmp_path: Path, clock: FakeCl
     finally:
         box.stop()
     off = Config(data_dir=tmp_path, sections={"scheduler": {"enabled": False}})
-    assert build(off, store=MemoryStore(), adapters=[build_scheduler]).adapters == []
+    assert build(off, store=MemoryStore(), adapters=[wire_scheduler]).adapters == []
 
 
 def test_scheduled_announcements_play_at_their_moments_and_not_twice(
