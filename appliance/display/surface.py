@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 # the next frame. Ten frames a second of a flat colour cost 2.4% of an x86 core in software.
 BACKGROUND = f"av://lavfi:color=c=0x101820:s={WIDTH}x{HEIGHT}:r=10"
 OVERLAY_ID = 1
+REOPEN_FIRST, REOPEN_LAST = 1.0, 30.0  # s: the backoff when mpv ends, doubling
 STOP_BUDGET = 3.0  # seconds; systemd's stop timeout is 30 and the decks need theirs
 
 
@@ -31,12 +33,27 @@ def _mpv_log(level: str, component: str, message: str) -> None:
 
 
 class IdleSurface:
+    """The idle screen's mpv, kept open: when its core ends (the compositor restarted, or
+    mpv's video output failed on it), a watcher opens a new one and draws the last overlay
+    and logo again, so the TV comes back by itself."""
+
     def __init__(self, vo: str = "gpu,wlshm") -> None:
         self._vo = vo
         self._mpv: Any = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._overlay = ""
+        self._logo: Path | None = None
+        self.reopened = 0  # times the surface came back after its mpv ended
 
     def start(self) -> None:
+        self._stopping.clear()
+        self._open()
+        self._watcher = threading.Thread(target=self._watch, name="idle-surface", daemon=True)
+        self._watcher.start()
+
+    def _open(self) -> None:
         player = mpv.MPV(
             vo=self._vo,
             ao="null",
@@ -54,23 +71,66 @@ class IdleSurface:
         )
         player.play(BACKGROUND)
         with self._lock:
-            self._mpv = player
+            stopped = self._stopping.is_set()
+            if not stopped:
+                self._mpv = player
+        if stopped:  # stop() came while this one opened: it is not wanted
+            threading.Thread(target=player.terminate, daemon=True).start()
+            return
+        if self._overlay:
+            self._send_overlay(player, self._overlay)
+        if self._logo is not None:
+            self._send_logo(player, self._logo)
+
+    def _watch(self) -> None:
+        backoff = REOPEN_FIRST
+        while True:
+            with self._lock:
+                player = self._mpv
+            if player is None:
+                return  # stopped
+            opened = time.monotonic()
+            player.wait_for_shutdown()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - opened > REOPEN_LAST:
+                backoff = REOPEN_FIRST  # it ran a good while: this is a new failure
+            while True:
+                log.warning("the idle surface's mpv ended; opening it again in %.0f s", backoff)
+                if self._stopping.wait(backoff):
+                    return
+                backoff = min(backoff * 2, REOPEN_LAST)
+                try:
+                    self._open()
+                except Exception:  # no compositor yet: again after the backoff
+                    log.warning("the idle surface did not open", exc_info=True)
+                    continue
+                self.reopened += 1
+                break
 
     def show_overlay(self, ass_events: str) -> None:
+        self._overlay = ass_events
         with self._lock:
             player = self._mpv
-        if player is None:
-            return
+        if player is not None:
+            self._send_overlay(player, ass_events)
+
+    def show_logo(self, raw: Path | None) -> None:
+        self._logo = raw
+        with self._lock:
+            player = self._mpv
+        if player is not None:
+            self._send_logo(player, raw)
+
+    @staticmethod
+    def _send_overlay(player: Any, ass_events: str) -> None:
         try:
             player.command("osd-overlay", OVERLAY_ID, "ass-events", ass_events, WIDTH, HEIGHT)
         except Exception:  # python-mpv raises several types; the TV must not stop the box
             log.warning("the idle surface did not take the overlay", exc_info=True)
 
-    def show_logo(self, raw: Path | None) -> None:
-        with self._lock:
-            player = self._mpv
-        if player is None:
-            return
+    @staticmethod
+    def _send_logo(player: Any, raw: Path | None) -> None:
         try:
             if raw is None:
                 player.command("overlay-remove", 2)
@@ -80,6 +140,7 @@ class IdleSurface:
             log.warning("the idle surface did not take the logo", exc_info=True)
 
     def stop(self) -> None:
+        self._stopping.set()
         with self._lock:
             player, self._mpv = self._mpv, None
         if player is None:

@@ -115,3 +115,17 @@ def test_staff_choose_what_the_tv_shows_and_its_logo(
     assert r.status_code == 200, r.text
     plain = tv.grab_until(lambda image: not magenta(image))
     assert not magenta(plain)
+
+
+def test_the_tv_comes_back_after_the_compositor_restarts(
+    tv: HeadlessTv, tv_box: RunningBox
+) -> None:
+    """On the box systemd restarts a crashed cage; the idle screen must reopen on the new
+    one by itself, overlay and all, or the TV stays black until the box restarts."""
+    expected = f"http://{lan_address()}:{tv_box.port}/patron"
+    assert tv.qr_codes(tv.grab_until(lambda image: tv.qr_codes(image))) == [expected]
+    surface = display_of(tv_box).surface
+    tv.restart_compositor()
+    shot = tv.grab_until(lambda image: tv.qr_codes(image) == [expected], timeout=60)
+    assert tv.qr_codes(shot) == [expected]
+    assert surface.reopened >= 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -31,10 +32,23 @@ class HeadlessTv:
     shots: Path
     socket: str = "wayland-0"
     taken: int = 0
+    cage: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
 
     @property
     def environ(self) -> dict[str, str]:
         return {"XDG_RUNTIME_DIR": str(self.runtime_dir), "WAYLAND_DISPLAY": self.socket}
+
+    def restart_compositor(self) -> None:
+        """Kill the compositor, as a crash would, and start a new one on the same socket
+        (systemd's Restart=always does this on the box): every client loses its window."""
+        assert self.cage is not None and self.log_path is not None
+        os.killpg(self.cage.pid, signal.SIGKILL)
+        self.cage.wait()
+        (self.runtime_dir / self.socket).unlink(missing_ok=True)
+        (self.runtime_dir / f"{self.socket}.lock").unlink(missing_ok=True)
+        self.cage = _start_cage(self.runtime_dir, self.log_path)
+        _wait_for_socket(self, self.cage, self.log_path)
 
     def grab(self) -> Image.Image:
         self.taken += 1
@@ -111,6 +125,55 @@ def _wait_until_drawing(tv: HeadlessTv, deadline: float) -> None:
                 os.environ[key] = value
 
 
+def _start_cage(runtime_dir: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    nobody = pwd.getpwnam("nobody")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "XDG_RUNTIME_DIR": str(runtime_dir),
+        "WLR_BACKENDS": "headless",
+        "WLR_RENDERER": "pixman",
+        "WLR_LIBINPUT_NO_DEVICES": "1",
+        "WLR_HEADLESS_OUTPUTS": "1",
+    }
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                "setpriv",
+                f"--reuid={nobody.pw_uid}",
+                f"--regid={nobody.pw_gid}",
+                "--clear-groups",
+                "cage",
+                "--",
+                "sleep",
+                "86400",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: a kill takes its client along
+        )
+
+
+def _wait_for_socket(tv: HeadlessTv, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not (tv.runtime_dir / tv.socket).exists():
+        assert proc.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, "cage made no socket in 20 s"
+        time.sleep(0.05)
+    # cage draws a window only once its output is fully up, some time after the
+    # socket: until a probe window is seen on screen, a new window would stay unseen
+    _wait_until_drawing(tv, deadline + 20)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @contextmanager
 def headless_tv(tmp: Path) -> Iterator[HeadlessTv]:
     for tool in ("cage", "grim", "zbarimg", "tesseract"):
@@ -122,49 +185,16 @@ def headless_tv(tmp: Path) -> Iterator[HeadlessTv]:
     shots.mkdir()
     nobody = pwd.getpwnam("nobody")
     os.chown(runtime_dir, nobody.pw_uid, nobody.pw_gid)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "XDG_RUNTIME_DIR": str(runtime_dir),
-        "WLR_BACKENDS": "headless",
-        "WLR_RENDERER": "pixman",
-        "WLR_LIBINPUT_NO_DEVICES": "1",
-        "WLR_HEADLESS_OUTPUTS": "1",
-    }
-    log = (tmp / "cage.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            "setpriv",
-            f"--reuid={nobody.pw_uid}",
-            f"--regid={nobody.pw_gid}",
-            "--clear-groups",
-            "cage",
-            "--",
-            "sleep",
-            "86400",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = tmp / "cage.log"
     tv = HeadlessTv(runtime_dir, shots)
+    tv.cage = _start_cage(runtime_dir, log_path)
+    tv.log_path = log_path
     try:
-        deadline = time.monotonic() + 20
-        while not (runtime_dir / tv.socket).exists():
-            assert proc.poll() is None, (tmp / "cage.log").read_text()
-            assert time.monotonic() < deadline, "cage made no socket in 20 s"
-            time.sleep(0.05)
-        # cage draws a window only once its output is fully up, some time after the
-        # socket: until a probe window is seen on screen, a new window would stay unseen
-        _wait_until_drawing(tv, deadline + 20)
+        _wait_for_socket(tv, tv.cage, log_path)
         yield tv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        if tv.cage is not None:
+            _end(tv.cage)
         shutil.rmtree(runtime_dir, ignore_errors=True)
 
 
