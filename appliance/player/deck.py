@@ -104,6 +104,8 @@ class MpvDeck:
         self.master = 100.0
         self.trim = 1.0  # the track's loudness normalisation, linear amplitude
         self.muted = False
+        self._overlay = ""  # the TV's, kept to draw again when the picture comes up
+        self._logo: Path | None = None
         self._lock = threading.Lock()
         self._observe()
 
@@ -218,6 +220,7 @@ class MpvDeck:
 
     def show_overlay(self, ass_events: str) -> None:
         """Draw ASS events over the picture, in a 1280x720 frame scaled to the screen."""
+        self._overlay = ass_events
         try:
             self.mpv.command("osd-overlay", 1, "ass-events", ass_events, 1280, 720)
         except Exception:  # python-mpv raises several types; a TV detail must not stop play
@@ -225,6 +228,7 @@ class MpvDeck:
 
     def show_logo(self, raw: Path | None) -> None:
         """The venue's logo (raw BGRA, 240x96) top left; None removes it."""
+        self._logo = raw
         try:
             if raw is None:
                 self.mpv.command("overlay-remove", 2)
@@ -235,6 +239,12 @@ class MpvDeck:
 
     def show_video(self) -> None:
         self.mpv.vid = "auto"
+        # Drawn again as the picture comes up: an overlay sent to a core with nothing
+        # loaded yet (at boot) was seen missing on the image's mpv (Debian 13).
+        if self._overlay:
+            self.show_overlay(self._overlay)
+        if self._logo is not None:
+            self.show_logo(self._logo)
 
     def play(self) -> None:
         self.paused = False
