@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from appliance.content import ContentError, check_files, check_item
+from appliance.content_files import ContentError, check_files, check_item
 from appliance.core import messages as m
 from appliance.core.codec import to_data
 from appliance.core.model import State

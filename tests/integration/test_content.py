@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.content import ContentError, ContentGallery
+from appliance.content import ContentGallery
+from appliance.content_files import ContentError
 from appliance.core import messages as m
 from appliance.runtime import Runtime
 from appliance.store import MemoryStore
