@@ -40,6 +40,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from appliance.backup_format import (
+    FORMAT,
+    FREE_MARGIN,
+    MANIFEST,
+    MAX_RESTORE_BYTES,
+    MEMBER_LIMITS,
+    SETTINGS,
+    SIGNATURE,
+    STATE,
+    VERSION,
+    BackupError,
+)
 from appliance.content_files import ContentError, check_files, check_item
 from appliance.core import messages as m
 from appliance.core.codec import to_data
@@ -50,29 +62,9 @@ from appliance.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-FORMAT = "djamms-backup"
-VERSION = 1
-MANIFEST = "manifest.json"
-SIGNATURE = "manifest.sig"
 KEY_FILE = "backup.key"
-STATE = "state.json"
-SETTINGS = "settings.json"
 CHUNK = 1 << 16
-MAX_RESTORE_BYTES = 8 * 1024**3
-# what one member may unpack to, judged from its tar header before a byte is written
-# (a decompression bomb is refused, not unpacked); gallery files: the archive's limit
-MEMBER_LIMITS = {STATE: 512 * 1024**2, SETTINGS: 4 * 1024**2, MANIFEST: 4 * 1024**2,
-                 SIGNATURE: 1024}  # fmt: skip
-FREE_MARGIN = 256 * 1024**2  # left free on the data disk after a member is unpacked
 GZIP_LEVEL = 6
-
-
-class BackupError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
 
 
 class _Cancelled(Exception):

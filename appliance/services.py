@@ -6,20 +6,17 @@ on this box (the console answers 503, the maintenance job skips it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, Any, Protocol
 
 from appliance.core.loudness import Loudness
 from appliance.core.messages import Actor
 from appliance.core.model import ContentItem, TrackInfo
 from appliance.playlist_files import ImportReport
-
-if TYPE_CHECKING:  # parts with no stand-in: their own classes
-    from appliance.backup import Backups
 
 
 class Library(Protocol):
@@ -86,6 +83,17 @@ class Gallery(Protocol):
     def thumb_path(self, item: ContentItem) -> Path | None: ...
 
 
+class BackupRestore(Protocol):
+    """The venue's backups (`appliance.backup`): an archive streamed, one restored; a
+    refusal raises `appliance.backup_format.BackupError`."""
+
+    def stream(self) -> Iterator[bytes]: ...
+
+    def restore(
+        self, upload: IO[bytes], actor: Actor, *, trust_foreign: bool = False
+    ) -> dict[str, Any]: ...
+
+
 class SessionExpiry(Protocol):
     """The console's sessions: drop those past their time (and write the file)."""
 
@@ -123,7 +131,7 @@ class Services:
     cache: MediaCache | None = None
     ytdlp: YtdlpUpdates | None = None
     content: Gallery | None = None
-    backup: Backups | None = None
+    backup: BackupRestore | None = None
     importer: PlaylistImports | None = None
     sessions: SessionExpiry | None = None  # set by the LAN console
     cloud: CloudLink | None = None  # set when a broker is configured
