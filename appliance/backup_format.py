@@ -1,6 +1,6 @@
 """What a backup archive is: its members' names, its format and version, the limits a
 restore holds it to, and the error a refused backup or restore raises. Shared by the
-backups (`appliance.backup`) and the console (the restore's
+backups (`appliance.backup`, `appliance.backup_archive`) and the console (the restore's
 upload limit, the error's answer): pure, no I/O."""
 
 from __future__ import annotations
