@@ -1,6 +1,7 @@
 """Backup and restore of a venue: the state (the database: venue, users, playlists,
 activity log, gallery records), the gallery's files and a readable settings summary;
-never the media cache.
+never the media cache. The archive's bytes are written and unpacked by
+`appliance.backup_archive`; its names and limits are `appliance.backup_format`'s.
 
 The archive is a gzipped tar streamed as it is written (bounded memory), with
 `manifest.json` near its end: format, version, the state's rev and a SHA-256 and size for
@@ -22,27 +23,22 @@ gallery directory is renamed back.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import hmac
-import json
 import logging
 import os
-import queue
 import secrets
 import shutil
-import tarfile
 import threading
 import uuid
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from appliance.content import ContentError, check_files, check_item
+from appliance.backup_archive import Cancelled, ChunkPipe, read_json, unpack, write_archive
+from appliance.backup_format import FORMAT, MANIFEST, SIGNATURE, STATE, VERSION, BackupError
+from appliance.content_files import ContentError, check_files, check_item
 from appliance.core import messages as m
-from appliance.core.codec import to_data
 from appliance.core.model import State
 from appliance.core.outputs import Rejected
 from appliance.core.system_ops import restored_state
@@ -50,111 +46,7 @@ from appliance.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-FORMAT = "djamms-backup"
-VERSION = 1
-MANIFEST = "manifest.json"
-SIGNATURE = "manifest.sig"
 KEY_FILE = "backup.key"
-STATE = "state.json"
-SETTINGS = "settings.json"
-CHUNK = 1 << 16
-MAX_RESTORE_BYTES = 8 * 1024**3
-# what one member may unpack to, judged from its tar header before a byte is written
-# (a decompression bomb is refused, not unpacked); gallery files: the archive's limit
-MEMBER_LIMITS = {STATE: 512 * 1024**2, SETTINGS: 4 * 1024**2, MANIFEST: 4 * 1024**2,
-                 SIGNATURE: 1024}  # fmt: skip
-FREE_MARGIN = 256 * 1024**2  # left free on the data disk after a member is unpacked
-GZIP_LEVEL = 6
-
-
-class BackupError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class _ChunkPipe:
-    """A write-only file whose writes come out of a bounded queue as chunks."""
-
-    def __init__(self, depth: int = 32) -> None:
-        self.chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(depth)
-        self.cancelled = threading.Event()
-
-    def write(self, data: bytes) -> int:
-        while True:
-            if self.cancelled.is_set():
-                raise _Cancelled
-            try:
-                self.chunks.put(bytes(data), timeout=1.0)
-                return len(data)
-            except queue.Full:
-                continue
-
-    def flush(self) -> None:
-        pass
-
-
-@dataclass
-class _Hashing:
-    digests: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def add_bytes(self, tar: tarfile.TarFile, name: str, data: bytes) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        info.mode = 0o600
-        tar.addfile(info, _BytesReader(data))
-        self.digests[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
-
-    def add_file(self, tar: tarfile.TarFile, name: str, path: Path) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = path.stat().st_size
-        info.mode = 0o600
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            tar.addfile(info, _HashingReader(f, digest))
-        self.digests[name] = {"sha256": digest.hexdigest(), "size": info.size}
-
-
-class _BytesReader:
-    def __init__(self, data: bytes) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self._view) if n < 0 else self._pos + n
-        out = self._view[self._pos : end].tobytes()
-        self._pos += len(out)
-        return out
-
-
-class _HashingReader:
-    def __init__(self, f: IO[bytes], digest: Any) -> None:
-        self._f = f
-        self._digest = digest
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self._digest.update(data)
-        return data
-
-
-def settings_summary(state: State) -> dict[str, Any]:
-    venue = state.venue
-    if venue is None:
-        return {}
-    return {
-        "venue_name": venue.venue_name,
-        "player_settings": to_data(venue.player_settings),
-        "request_rules": to_data(venue.request_rules),
-        "schedule_data": to_data(venue.schedule_data),
-        "default_playlist_id": venue.default_playlist_id,
-    }
 
 
 class Backups:
@@ -181,7 +73,7 @@ class Backups:
     def stream(self) -> Iterator[bytes]:
         """The archive, chunk by chunk, from the state as it is now."""
         state = self.runtime.state
-        pipe = _ChunkPipe()
+        pipe = ChunkPipe()
         writer = threading.Thread(target=self._write, args=(state, pipe), daemon=True)
         self.notice("backup_in_progress", rev=state.rev)
         writer.start()
@@ -197,40 +89,16 @@ class Backups:
                 pipe.chunks.get_nowait()
             writer.join(timeout=30)
 
-    def _write(self, state: State, pipe: _ChunkPipe) -> None:
+    def _write(self, state: State, pipe: ChunkPipe) -> None:
         try:
-            self.write_archive(state, pipe)
+            write_archive(pipe, state, self.content_dir, self._sign)
             pipe.chunks.put(None)
-        except _Cancelled:
+        except Cancelled:
             return
         except BaseException as exc:  # handed to the reading side
             log.exception("backup failed")
             self.notice("backup_failed", message=str(exc))
             pipe.chunks.put(exc)
-
-    def write_archive(self, state: State, out: Any) -> None:
-        hashing = _Hashing()
-        # gzip outside tarfile: its stream mode cannot lower the (slow) level 9.
-        with (
-            gzip.GzipFile(fileobj=out, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz,
-            tarfile.open(fileobj=gz, mode="w|") as tar,
-        ):
-            state_bytes = json.dumps(to_data(state), separators=(",", ":")).encode()
-            hashing.add_bytes(tar, STATE, state_bytes)
-            hashing.add_bytes(tar, SETTINGS, json.dumps(settings_summary(state), indent=1).encode())
-            for item in state.content.values():
-                for path in sorted(self.content_dir.glob(f"{item.content_id}.*")):
-                    hashing.add_file(tar, f"content/{path.name}", path)
-            manifest = {
-                "format": FORMAT,
-                "version": VERSION,
-                "rev": state.rev,
-                "venue_id": state.venue.venue_id if state.venue else "",
-                "files": hashing.digests,
-            }
-            manifest_bytes = json.dumps(manifest, indent=1).encode()
-            hashing.add_bytes(tar, MANIFEST, manifest_bytes)
-            hashing.add_bytes(tar, SIGNATURE, self._sign(manifest_bytes).encode())
 
     def _key(self) -> bytes:
         """This box's signing key, made on first use, readable by the box alone."""
@@ -282,7 +150,7 @@ class Backups:
         staging.mkdir(parents=True)
         (staging / "content").mkdir()
         digests = unpack(upload, staging)
-        manifest = _read_json(staging / MANIFEST, "manifest")
+        manifest = read_json(staging / MANIFEST, "manifest")
         if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
             raise BackupError("unsupported_backup", "This is not a DJAMMS backup we can read.")
         files = manifest.get("files")
@@ -299,7 +167,7 @@ class Backups:
                 409,
             )
         try:
-            state = restored_state(_read_json(staging / STATE, "state"))
+            state = restored_state(read_json(staging / STATE, "state"))
         except Rejected as exc:
             raise BackupError(exc.code, exc.message) from None
         for item in state.content.values():
@@ -341,62 +209,6 @@ class Backups:
             "content": len(state.content),
             "log_entries": len(state.activity_log),
         }
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        raise BackupError(
-            "corrupt_backup", f"The archive's {what} is missing or unreadable."
-        ) from None
-    if not isinstance(data, dict):
-        raise BackupError("corrupt_backup", f"The archive's {what} is not an object.")
-    return data
-
-
-def _allowed(name: str) -> bool:
-    if name in (MANIFEST, SIGNATURE, STATE, SETTINGS):
-        return True
-    parts = name.split("/")
-    return (
-        len(parts) == 2
-        and parts[0] == "content"
-        and bool(parts[1])
-        and not parts[1].startswith(".")
-        and "\\" not in parts[1]
-    )
-
-
-def unpack(upload: IO[bytes], staging: Path) -> dict[str, dict[str, Any]]:
-    """Unpack only the names a backup has, as plain files; their digests."""
-    digests: dict[str, dict[str, Any]] = {}
-    total = 0
-    try:
-        with tarfile.open(fileobj=upload, mode="r|gz") as tar:
-            for member in tar:
-                if not member.isfile() or not _allowed(member.name) or member.name in digests:
-                    raise BackupError("corrupt_backup", f"Unexpected entry {member.name[:100]!r}.")
-                total += member.size
-                limit = MEMBER_LIMITS.get(member.name, MAX_RESTORE_BYTES)
-                if total > MAX_RESTORE_BYTES or member.size > limit:
-                    raise BackupError("too_large", "The archive is too large.", 413)
-                if shutil.disk_usage(staging).free - member.size < FREE_MARGIN:
-                    raise BackupError("no_space", "Not enough free space to restore.", 507)
-                src = tar.extractfile(member)
-                assert src is not None
-                digest = hashlib.sha256()
-                with open(staging / member.name, "wb") as out:
-                    while chunk := src.read(CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-                digests[member.name] = {"sha256": digest.hexdigest(), "size": member.size}
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        msg = f"The archive is damaged or truncated ({exc})."
-        raise BackupError("corrupt_backup", msg) from None
-    if MANIFEST not in digests:
-        raise BackupError("corrupt_backup", "The archive has no manifest (truncated?).")
-    return digests
 
 
 def build_backups(runtime: Runtime, data_dir: Path) -> Backups:

@@ -6,21 +6,17 @@ on this box (the console answers 503, the maintenance job skips it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, Any, Protocol
 
 from appliance.core.loudness import Loudness
 from appliance.core.messages import Actor
-from appliance.core.model import TrackInfo
+from appliance.core.model import ContentItem, TrackInfo
 from appliance.playlist_files import ImportReport
-
-if TYPE_CHECKING:  # parts with no stand-in: their own classes
-    from appliance.backup import Backups
-    from appliance.content import ContentGallery
 
 
 class Library(Protocol):
@@ -71,6 +67,33 @@ class PlaylistImports(Protocol):
     def start_import(self, actor: Actor, **source: Any) -> tuple[str, Future[ImportReport]]: ...
 
 
+class Gallery(Protocol):
+    """The content gallery (`appliance.content`): uploads, deletes and the files' paths;
+    a refusal raises `appliance.content_files.ContentError`."""
+
+    @property
+    def max_bytes(self) -> int: ...
+
+    def upload(self, stream: IO[bytes], filename: str, actor: Actor) -> ContentItem: ...
+
+    def delete(self, content_ids: Iterable[str], actor: Actor) -> list[ContentItem]: ...
+
+    def media_path(self, item: ContentItem) -> Path | None: ...
+
+    def thumb_path(self, item: ContentItem) -> Path | None: ...
+
+
+class BackupRestore(Protocol):
+    """The venue's backups (`appliance.backup`): an archive streamed, one restored; a
+    refusal raises `appliance.backup_format.BackupError`."""
+
+    def stream(self) -> Iterator[bytes]: ...
+
+    def restore(
+        self, upload: IO[bytes], actor: Actor, *, trust_foreign: bool = False
+    ) -> dict[str, Any]: ...
+
+
 class SessionExpiry(Protocol):
     """The console's sessions: drop those past their time (and write the file)."""
 
@@ -107,8 +130,8 @@ class Services:
     loudness: LoudnessSource | None = None  # the library's measurements
     cache: MediaCache | None = None
     ytdlp: YtdlpUpdates | None = None
-    content: ContentGallery | None = None
-    backup: Backups | None = None
+    content: Gallery | None = None
+    backup: BackupRestore | None = None
     importer: PlaylistImports | None = None
     sessions: SessionExpiry | None = None  # set by the LAN console
     cloud: CloudLink | None = None  # set when a broker is configured

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from appliance.commands import check_venue
-from appliance.content import SHOWN_TYPES, ContentError, ContentGallery
+from appliance.content_files import SHOWN_TYPES, ContentError
 from appliance.core.codec import to_data
+from appliance.services import Gallery
 from web.auth import current_actor, staff_required
 from web.body import json_body
 from web.context import console
@@ -17,7 +18,7 @@ bp = Blueprint("content", __name__)
 FORM_HEADROOM = 64 * 1024  # multipart boundaries and the venueId field
 
 
-def gallery() -> ContentGallery:
+def gallery() -> Gallery:
     service = console().services.content
     if service is None:
         raise ApiError("unavailable", "The content gallery is not running on this box.", 503)

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
-from appliance.backup import MAX_RESTORE_BYTES, BackupError, Backups
+from appliance.backup_format import MAX_RESTORE_BYTES, BackupError
 from appliance.commands import check_venue
 from appliance.logs_export import export_logs, parse_time
+from appliance.services import BackupRestore
 from web.auth import admin_required, current_actor, staff_required
 from web.body import json_body
 from web.context import console
@@ -18,7 +19,7 @@ from web.errors import ApiError
 bp = Blueprint("system", __name__)
 
 
-def backups() -> Backups:
+def backups() -> BackupRestore:
     service = console().services.backup
     if service is None:
         raise ApiError("unavailable", "Backup is not available on this box.", 503)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.core import messages as m
-from appliance.core.loudness import Loudness, db_to_amplitude, track_gain_db
+from appliance.core.loudness import Loudness
 from appliance.core.model import PlayerSettings, QueueItem, State
 from appliance.core.outputs import (
     Announce,
@@ -57,7 +57,7 @@ from appliance.player.deck_port import Deck, DeckFactory
 from appliance.player.decks import Decks
 from appliance.player.slot import MediaSource, Slot
 from appliance.player.standin import PLAYER
-from appliance.player.tuning import audio_filters, display_properties, window_properties
+from appliance.player.tuning import normalisation_amplitude, retune
 
 log = logging.getLogger(__name__)
 
@@ -292,12 +292,7 @@ class Mixer:
         a play when it starts, so a measurement finishing mid-track does not move it."""
         if self._loudness is None or not video_id:
             return 1.0
-        measured = self._loudness(video_id)
-        settings = self.settings
-        gain = track_gain_db(
-            measured, settings.loudness_target, enabled=settings.loudness_normalization
-        )
-        return db_to_amplitude(gain)
+        return normalisation_amplitude(self._loudness(video_id), self.settings)
 
     @property
     def lock(self) -> threading.RLock:
@@ -312,27 +307,18 @@ class Mixer:
             slot.deck.set_level(trim=slot.trim * self.announcer.duck)
 
     def apply_settings(self, settings: PlayerSettings) -> None:
-        old = self.settings
-        renormalise = (old.loudness_normalization, old.loudness_target) != (
-            settings.loudness_normalization,
-            settings.loudness_target,
+        old, self.settings = self.settings, settings
+        loudness = (settings.loudness_normalization, settings.loudness_target)
+        renormalise = loudness != (old.loudness_normalization, old.loudness_target)
+        self.af = retune(
+            self.slots,
+            settings,
+            af_before=self.af,
+            window=self.output.video != "null",
+            duck=self.announcer.duck,
+            # otherwise a play keeps the level it started at
+            trim_for=(lambda slot: self.normalisation(slot.video_id)) if renormalise else None,
         )
-        self.settings = settings
-        af = audio_filters(settings)
-        video = display_properties(settings)
-        if self.output.video != "null":
-            video.update(window_properties(settings))
-        for slot in self.slots:
-            deck = slot.deck
-            if renormalise:  # otherwise a play keeps the level it started at
-                slot.trim = self.normalisation(slot.video_id)
-            deck.set_level(master=settings.master_volume, trim=slot.trim * self.announcer.duck)
-            deck.set_mute(settings.is_muted)
-            if af != self.af:
-                deck.set_property("af", af)
-            for name, value in video.items():
-                deck.set_property(name, value)
-        self.af = af
         self.announcer.apply_settings()
 
     # -- the loop: ramps, scheduled starts, end detection, reports, recovery ----------------

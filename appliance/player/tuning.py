@@ -2,16 +2,18 @@
 
 The EQ's five bands become peaking `equalizer` filters two octaves wide (lavfi), the
 compressor is `acompressor`, the display sliders are mpv's video equalizer properties,
-and size/position/fullscreen are the window geometry. Volume and mute are applied by the
-mixer per deck (they combine with the crossfade gain).
+and size/position/fullscreen are the window geometry. `retune` puts them on the mixer's
+decks, with volume and mute (per deck: they combine with the crossfade gain).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from appliance.core.loudness import Loudness, db_to_amplitude, track_gain_db
 from appliance.core.model import DISPLAY_SLIDERS, EQ_BANDS, PlayerSettings
+from appliance.player.slot import Slot
 
 COMPRESSOR = "acompressor=threshold=0.125:ratio=4:attack=20:release=250:makeup=2"
 
@@ -49,3 +51,38 @@ def window_properties(settings: PlayerSettings) -> dict[str, Any]:
         "geometry": f"{width}x{height}+{x}+{y}",
         "fullscreen": bool(settings.is_fullscreen),
     }
+
+
+def normalisation_amplitude(measured: Loudness | None, settings: PlayerSettings) -> float:
+    """A track's loudness normalisation as a linear amplitude (1.0: none)."""
+    target, enabled = settings.loudness_target, settings.loudness_normalization
+    return db_to_amplitude(track_gain_db(measured, target, enabled=enabled))
+
+
+def retune(
+    slots: Iterable[Slot],
+    settings: PlayerSettings,
+    *,
+    af_before: str,
+    window: bool,
+    duck: float,
+    trim_for: Callable[[Slot], float] | None = None,
+) -> str:
+    """Put `settings` on every deck; returns the `af` chain they now have. `window`: the
+    decks draw video in a window of their own. `trim_for`: each play's new normalisation
+    (the loudness settings changed); None keeps the level a play started at."""
+    af = audio_filters(settings)
+    video = display_properties(settings)
+    if window:
+        video.update(window_properties(settings))
+    for slot in slots:
+        deck = slot.deck
+        if trim_for is not None:
+            slot.trim = trim_for(slot)
+        deck.set_level(master=settings.master_volume, trim=slot.trim * duck)
+        deck.set_mute(settings.is_muted)
+        if af != af_before:
+            deck.set_property("af", af)
+        for name, value in video.items():
+            deck.set_property(name, value)
+    return af

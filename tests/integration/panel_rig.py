@@ -20,9 +20,9 @@ from appliance.bootstrap import Box, build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
+from appliance.memory_store import MemoryStore
 from appliance.player.standin import StandInPlayer
 from appliance.runtime import Reply
-from appliance.store import MemoryStore
 from appliance.wiring import wire_panel
 from hardware.panel import Panel
 

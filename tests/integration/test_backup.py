@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from appliance.backup import BackupError, Backups
+from appliance.backup import Backups
+from appliance.backup_format import BackupError
 from appliance.content import ContentGallery
 from appliance.core import messages as m
 from appliance.core.codec import to_data

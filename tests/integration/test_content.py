@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.content import ContentError, ContentGallery
+from appliance.content import ContentGallery
+from appliance.content_files import ContentError
 from appliance.core import messages as m
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime
-from appliance.store import MemoryStore
 
 STAFF = m.Actor(user_id="owner", role="admin", source="web")
 

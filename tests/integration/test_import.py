@@ -14,8 +14,9 @@ import pytest
 from appliance.core import messages as m
 from appliance.library.importer import PlaylistImporter
 from appliance.library.playlist_formats import ImportRefused, parse_m3u, to_json, to_m3u
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime, Subscription
-from appliance.store import FileStore, MemoryStore
+from appliance.store import FileStore
 from tests.support.listserver import ListServer, html5_page, rss_feed
 
 STAFF = m.Actor(user_id="owner", role="admin", source="web")

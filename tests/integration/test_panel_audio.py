@@ -15,9 +15,9 @@ from appliance.bootstrap import Box, build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import TrackInfo
+from appliance.memory_store import MemoryStore
 from appliance.player.deck import DeckOutput
 from appliance.player.mixer import Mixer
-from appliance.store import MemoryStore
 from appliance.wiring import wire_panel
 from hardware.panel import Panel
 from tests.integration.panel_rig import STAFF, ManualClock, Replies, mock_factory

@@ -13,7 +13,7 @@ from gpiozero import Button, RotaryEncoder
 from appliance.bootstrap import AdapterFactory, build
 from appliance.config import Config
 from appliance.core import messages as m
-from appliance.store import MemoryStore
+from appliance.memory_store import MemoryStore
 from appliance.wiring import wire_panel
 from hardware.panel import Panel, detect_pin_factory
 from tests.integration.panel_rig import STAFF, mock_factory

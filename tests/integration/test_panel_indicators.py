@@ -12,7 +12,7 @@ from appliance.bootstrap import build
 from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import TrackInfo
-from appliance.store import MemoryStore
+from appliance.memory_store import MemoryStore
 from appliance.wiring import wire_panel
 from hardware.indicators import BLINK_FAST, BLINK_SLOW, BREATHE, ON
 from hardware.panel import Panel

@@ -11,8 +11,9 @@ from pathlib import Path
 from appliance.core import messages as m
 from appliance.core.model import State, TrackInfo
 from appliance.core.outputs import PlayTrack
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Published, Resync, Runtime
-from appliance.store import FileStore, MemoryStore
+from appliance.store import FileStore
 from tests.integration.runtime_kit import (
     ADMIN,
     PLAYER,

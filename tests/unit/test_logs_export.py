@@ -10,8 +10,8 @@ from pathlib import Path
 
 from appliance.core import messages as m
 from appliance.logs_export import export_logs, install_app_log, parse_time
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime
-from appliance.store import MemoryStore
 
 
 def test_export_cuts_both_logs_to_the_range(tmp_path: Path) -> None:

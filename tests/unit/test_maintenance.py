@@ -10,9 +10,9 @@ import pytest
 
 from appliance.core import messages as m
 from appliance.maintenance import DAY, Maintenance
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime, Subscription
 from appliance.services import Services
-from appliance.store import MemoryStore
 
 T0 = 1_780_000_000.0
 

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from appliance.config import Config
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime
-from appliance.store import MemoryStore
 from web import create_app
 from web.commands import ROUTES
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from appliance.cloud.remote import RemoteVenue, console_staff
 from appliance.cloud.settings import LinkSettings, parse_broker
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime
 from appliance.runtime_port import RuntimePort
-from appliance.store import MemoryStore
 
 
 def test_the_box_runtime_is_a_runtime_port() -> None:

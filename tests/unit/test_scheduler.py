@@ -12,9 +12,9 @@ import pytest
 
 from appliance.core import messages as m
 from appliance.core.model import ContentItem
+from appliance.memory_store import MemoryStore
 from appliance.runtime import Runtime
 from appliance.scheduler import Scheduler
-from appliance.store import MemoryStore
 
 LONDON = ZoneInfo("Europe/London")
 STAFF = m.Actor(user_id="owner", role="admin", source="web")
