@@ -10,7 +10,9 @@ console, so it lives beside the composition root, not in either.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
@@ -30,6 +32,15 @@ from appliance.subscription import Subscription
 log = logging.getLogger(__name__)
 
 MAX_VENUE_CONSOLES = 50  # each holds a broker connection and a server socket
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+
+
+def folder_name(venue_id: str) -> str:
+    """A folder for a venue's console: its id when that is a plain name, else a digest
+    (an id is whatever a topic level holds, `..` included)."""
+    if SAFE_NAME.fullmatch(venue_id):
+        return venue_id
+    return "venue-" + hashlib.sha256(venue_id.encode()).hexdigest()[:24]
 
 
 class FleetStaff:
@@ -127,9 +138,9 @@ class FleetConsole:
                 self.pin,
                 host=self.config.host,
                 port=0,
-                data_dir=self.config.data_dir / "venues" / venue_id,
+                data_dir=self.config.data_dir / "venues" / folder_name(venue_id),
                 ca_file=self.ca_file,
-                web=self.web,
+                web={**self.web, "memory_sessions": True},  # the fleet's sessions serve
                 sessions=self.app.extensions["djamms"].sessions,
             )
             try:

@@ -124,19 +124,25 @@ def venue_console(venue_id: str) -> WerkzeugResponse | tuple[str, int]:
     return redirect(f"{request.scheme}://{host}:{port}/staff")
 
 
-def _guard_ws() -> Response | None:
-    if request.path != "/fleet/ws":
+def ws_guard(extra_hosts: tuple[str, ...]) -> Callable[[], Response | None]:
+    """The checks `/fleet/ws` needs before the upgrade: the Host (as the API's), the
+    Origin, and a staff session."""
+
+    def guard() -> Response | None:
+        if request.path != "/fleet/ws":
+            return None
+        if not allowed_host(request.host or "", extra_hosts):
+            return error_response("bad_host", "Use the console's address or name.", 400)
+        if not same_origin(request):
+            return error_response("bad_origin", "Connect from the console's own pages.", 403)
+        session = current_session()
+        if session is None:
+            return error_response("unauthorized", "Please log in first.", 401)
+        if not session.is_staff:
+            return error_response("forbidden", "Only staff can do that.", 403)
         return None
-    if not allowed_host(request.host or ""):
-        return error_response("bad_host", "Use the console's address or name.", 400)
-    if not same_origin(request):
-        return error_response("bad_origin", "Connect from the console's own pages.", 403)
-    session = current_session()
-    if session is None:
-        return error_response("unauthorized", "Please log in first.", 401)
-    if not session.is_staff:
-        return error_response("forbidden", "Only staff can do that.", 403)
-    return None
+
+    return guard
 
 
 def fleet_ws(ws: Any) -> None:
@@ -185,8 +191,9 @@ def create_fleet_app(
     )
     app.extensions["djamms_fleet"] = FleetContext(fleet, open_console)
     register_error_handlers(app)
-    guards.register(app, config.section("web").get("allowed_hosts", ()))
-    app.before_request(_guard_ws)
+    extra_hosts = tuple(config.section("web").get("allowed_hosts", ()))
+    guards.register(app, extra_hosts)
+    app.before_request(ws_guard(extra_hosts))
     app.register_blueprint(auth_api.bp)
     app.register_blueprint(bp)
     Sock(app).route("/fleet/ws")(fleet_ws)
