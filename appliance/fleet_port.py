@@ -9,6 +9,8 @@ from typing import Any, Protocol, runtime_checkable
 
 
 class VenueFeed(Protocol):
+    closed: bool  # the fleet stopped (or the reader closed it): nothing more will come
+
     def get(self, timeout: float) -> set[str]:
         """The ids of venues that changed since the last call (empty after `timeout`)."""
         ...

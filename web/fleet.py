@@ -152,7 +152,7 @@ def fleet_ws(ws: Any) -> None:
     feed = fleet.watch()
     try:
         ws.send(dumps({"type": "FLEET_SNAPSHOT", "venues": fleet.venues()}))
-        while ws.connected:
+        while ws.connected and not feed.closed:
             changed = feed.get(WS_IDLE)
             if not changed:
                 ws.send(dumps({"type": "PING"}))

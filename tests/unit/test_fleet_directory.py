@@ -1,4 +1,4 @@
-"""The fleet's venue directory and alerts: plain bytes in, cards out."""
+"""The fleet's venue directory, alerts and change feed: plain bytes in, cards out."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from appliance.cloud.fleet import ChangeFeed
 from appliance.cloud.fleet_alerts import alerts_for, switch_notices
 from appliance.cloud.fleet_directory import (
     FleetDirectory,
@@ -153,3 +154,15 @@ def test_cards_are_listed_by_name() -> None:
     d.apply("djamms/v1/venues/c/status", b"online", 1.0)
     assert [c.venue_id for c in d.cards()] == ["a", "c", "b"]
     assert card_view(d.get("c") or VenueCard("c"))["venue_name"] == "c"
+
+
+def test_a_change_feed_holds_each_venue_once_and_ends_when_closed() -> None:
+    closed: list[ChangeFeed] = []
+    feed = ChangeFeed(closed.append)
+    for venue_id in ("a", "b", "a", "a"):
+        feed.offer(venue_id)
+    assert feed.get(0) == {"a", "b"}
+    assert feed.get(0) == set()
+    feed.close()
+    assert feed.closed and closed == [feed]
+    assert feed.get(60) == set()  # at once: a closed feed never waits
