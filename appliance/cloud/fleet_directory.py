@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -39,7 +39,7 @@ class VenueCard:
     online: bool | None = None  # None until its status is seen
     status_since: float | None = None  # when `online` last changed, as far as we know
     last_seen: float | None = None  # when the venue was last heard from
-    now_playing: dict[str, Any] | None = field(default=None, compare=True)
+    now_playing: dict[str, Any] | None = None  # the track's display fields
     transport: str = ""
     player_connected: bool = True
     master_volume: int | None = None
