@@ -39,11 +39,12 @@ class RemoteConsole:
         data_dir: Path = Path("./var/console"),
         ca_file: str = "",
         web: dict[str, Any] | None = None,
+        sessions: Any = None,
     ) -> None:
         if not pin.isdigit() or not 4 <= len(pin) <= 12:
             raise ConfigError("the console PIN must be 4-12 digits")
         if not venue_id:
-            raise ConfigError("--venue is required")
+            raise ConfigError("a venue id is required")
         settings = replace(LinkSettings(broker=parse_broker(broker_url)), ca_file=ca_file)
         self.venue = RemoteVenue(settings, venue_id, console_staff(pin))
         self.config = Config(
@@ -52,6 +53,7 @@ class RemoteConsole:
             port=port,
             sections={"web": {"mdns": False, **(web or {})}},
         )
+        self.sessions = sessions  # a fleet console's own, so its staff are in here too
         self.server: Any = None
         self.app: Any = None
 
@@ -73,6 +75,8 @@ class RemoteConsole:
             log.warning("console: no retained state from venue %s yet; serving anyway",
                         self.venue.topics.venue_id)  # fmt: skip
         self.app = create_app(self.venue, self.config)
+        if self.sessions is not None:
+            self.app.extensions["djamms"].sessions = self.sessions
         self.app.extensions["djamms"].hub.start()
         self.server = ConsoleServer(self.config.host, self.config.port, self.app,
                                     self.config.max_connections + 50)  # fmt: skip
@@ -88,9 +92,11 @@ class RemoteConsole:
 
 
 def add_console_parser(sub: Any) -> None:
-    p = sub.add_parser("console", help="serve a venue's console remotely, over MQTT")
+    p = sub.add_parser(
+        "console", help="serve a venue's console remotely, over MQTT (without --venue: the fleet)"
+    )
     p.add_argument("--broker", help="mqtt[s]://console-user:password@host:port")
-    p.add_argument("--venue", help="the venue id (its broker username)")
+    p.add_argument("--venue", help="the venue id (its broker username); none: every venue")
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--pin", help="this console's staff PIN (or DJAMMS_CONSOLE_PIN)")
@@ -110,21 +116,27 @@ def cmd_console(args: argparse.Namespace) -> int:
     broker = pick("broker", "")
     if not broker:
         raise ConfigError("--broker is required")
-    console = RemoteConsole(
-        broker,
-        str(pick("venue", "")),
-        str(pick("pin", os.environ.get("DJAMMS_CONSOLE_PIN", ""))),
-        host=str(pick("host", "127.0.0.1")),
-        port=int(pick("port", 8090)),
-        data_dir=Path(pick("data_dir", "./var/console")),
-        ca_file=str(pick("ca_file", "")),
-    )
+    venue_id = str(pick("venue", "") or "")
+    pin = str(pick("pin", os.environ.get("DJAMMS_CONSOLE_PIN", "")))
+    host, port = str(pick("host", "127.0.0.1")), int(pick("port", 8090))
+    ca_file = str(pick("ca_file", ""))
+    console: Any
+    if venue_id:
+        console = RemoteConsole(broker, venue_id, pin, host=host, port=port, ca_file=ca_file,
+                                data_dir=Path(pick("data_dir", "./var/console")))  # fmt: skip
+        what = f"remote console for venue {venue_id}"
+    else:
+        from appliance.fleet_console import FleetConsole  # it builds on this module
+
+        console = FleetConsole(broker, pin, host=host, port=port, ca_file=ca_file,
+                               data_dir=Path(pick("data_dir", "./var/fleet")))  # fmt: skip
+        what = "fleet console"
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     console.start()
-    log.info("remote console for venue %s on %s", console.venue.topics.venue_id, console.url)
+    log.info("%s on %s", what, console.url)
     stop.wait()
     console.stop()
     return 0

@@ -13,8 +13,9 @@ What an adapter may import:
   parts offer each other), `appliance.playlist_files`, `appliance.content_files`,
   `appliance.backup_format`, `appliance.pins`;
 Nothing from another adapter, and nothing from a composition (`appliance.bootstrap`,
-`appliance.wiring`, `appliance.remote_console`, `appliance.__main__`), not even for a type:
-a part's builder takes the pieces it uses, never the `Box`.
+`appliance.wiring`, `appliance.remote_console`, `appliance.fleet_console`,
+`appliance.__main__`), not even for a type: a part's builder takes the pieces it uses,
+never the `Box`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ COMPOSITIONS = (
     "appliance.bootstrap",
     "appliance.wiring",
     "appliance.remote_console",
+    "appliance.fleet_console",
     "appliance.__main__",
 )
 OURS = ("appliance", "web", "hardware", "provisioning", "tests", "bench")
