@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 BACKGROUND = f"av://lavfi:color=c=0x101820:s={WIDTH}x{HEIGHT}:r=10"
 OVERLAY_ID = 1
 REOPEN_FIRST, REOPEN_LAST = 1.0, 30.0  # s: the backoff when mpv ends, doubling
+WINDOW_CHECK = 1.0  # s: how often the surface checks it still has its window
 STOP_BUDGET = 3.0  # seconds; systemd's stop timeout is 30 and the decks need theirs
 
 
@@ -37,8 +38,9 @@ class IdleSurface:
     mpv's video output failed on it), a watcher opens a new one and draws the last overlay
     and logo again, so the TV comes back by itself."""
 
-    def __init__(self, vo: str = "gpu,wlshm") -> None:
+    def __init__(self, vo: str = "gpu,wlshm", window_grace: float = 20.0) -> None:
         self._vo = vo
+        self._window_grace = window_grace  # s after opening until a window is expected
         self._mpv: Any = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -56,6 +58,12 @@ class IdleSurface:
     def _open(self) -> None:
         player = mpv.MPV(
             vo=self._vo,
+            # Only ever a client of the compositor (never DRM, which cage holds), and a
+            # software GL renderer is fine for a flat colour: without these, where there is
+            # no GPU (QEMU, some mini-PCs) mpv skips GL and falls back to wlshm, whose
+            # buffers Debian 13's mpv lost on the image ("invalid arguments for attach").
+            gpu_context="wayland",
+            gpu_sw=True,
             ao="null",
             osc=False,
             input_default_bindings=False,
@@ -90,9 +98,8 @@ class IdleSurface:
             if player is None:
                 return  # stopped
             opened = time.monotonic()
-            player.wait_for_shutdown()
-            if self._stopping.is_set():
-                return
+            if not self._runs_with_a_window(player, opened):
+                return  # stopped
             if time.monotonic() - opened > REOPEN_LAST:
                 backoff = REOPEN_FIRST  # it ran a good while: this is a new failure
             while True:
@@ -107,6 +114,19 @@ class IdleSurface:
                     continue
                 self.reopened += 1
                 break
+
+    def _runs_with_a_window(self, player: Any, opened: float) -> bool:
+        """Until this mpv ends or shows no window: True then (to open another), False
+        when the surface is stopping. A core that could not open its window (cage had no
+        output yet at boot) stays idle rather than ending, so the window is checked too."""
+        while not player.core_shutdown:
+            if self._stopping.wait(WINDOW_CHECK):
+                return False
+            if time.monotonic() - opened > self._window_grace and not _has_window(player):
+                log.warning("the idle surface has no window on the screen")
+                _close_bounded(player)
+                break
+        return not self._stopping.is_set()
 
     def show_overlay(self, ass_events: str) -> None:
         self._overlay = ass_events
@@ -145,10 +165,21 @@ class IdleSurface:
             player, self._mpv = self._mpv, None
         if player is None:
             return
-        # mpv's teardown waits on its video output, which can hang on a compositor that is
-        # itself going away; the box must still stop in seconds, so it is abandoned to the exit
-        closer = threading.Thread(target=player.terminate, name="idle-surface-close", daemon=True)
-        closer.start()
-        closer.join(timeout=STOP_BUDGET)
-        if closer.is_alive():
-            log.warning("the idle surface did not close in %.0f s; left to the exit", STOP_BUDGET)
+        _close_bounded(player)
+
+
+def _has_window(player: Any) -> bool:
+    try:
+        return bool(player.vo_configured)
+    except Exception:  # a core going away: no window
+        return False
+
+
+def _close_bounded(player: Any) -> None:
+    # mpv's teardown waits on its video output, which can hang on a compositor that is
+    # itself going away; the box must still stop in seconds, so it is abandoned to the exit
+    closer = threading.Thread(target=player.terminate, name="idle-surface-close", daemon=True)
+    closer.start()
+    closer.join(timeout=STOP_BUDGET)
+    if closer.is_alive():
+        log.warning("the idle surface did not close in %.0f s; left to the exit", STOP_BUDGET)
