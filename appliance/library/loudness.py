@@ -36,6 +36,11 @@ class MeasureError(Exception):
     pass
 
 
+def _pause(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False
+
+
 def _number(text: str) -> float:
     return -120.0 if text == "-inf" else float(text)
 
@@ -60,17 +65,26 @@ def measure(path: Path, ffmpeg: str = "ffmpeg", stop: threading.Event | None = N
         )
     except OSError as exc:
         raise MeasureError(f"ffmpeg: {exc}") from exc
+    # ebur128 logs every frame: stderr is drained on its own thread so ffmpeg never blocks
+    # on a full pipe, while this one polls (poll(), not a timed wait: a stepped clock must
+    # not break the wait, as it did for subprocess's own timeouts under a faked clock)
+    err = proc.stderr
+    if err is None:  # never with stderr=PIPE; for the type checker
+        raise MeasureError("ffmpeg: no stderr")
+    chunks: list[str] = []
+    drain = threading.Thread(target=lambda: chunks.append(err.read()), daemon=True)
+    drain.start()
     deadline = time.monotonic() + MEASURE_TIMEOUT
-    while True:
-        try:  # communicate keeps draining stderr (ebur128 logs every frame) between polls
-            _, stderr = proc.communicate(timeout=STOP_POLL)
-            break
-        except subprocess.TimeoutExpired:
-            halted = stop is not None and stop.is_set()
-            if halted or time.monotonic() > deadline:
-                proc.kill()
-                proc.communicate()
-                raise MeasureError("stopped" if halted else "ffmpeg timed out") from None
+    while proc.poll() is None:
+        halted = stop.wait(STOP_POLL) if stop is not None else _pause(STOP_POLL)
+        if halted or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            drain.join(timeout=5)
+            raise MeasureError("stopped" if halted else "ffmpeg timed out")
+    drain.join(timeout=5)
+    err.close()
+    stderr = "".join(chunks)
     # The summary comes last: the last match is the whole file's figure.
     integrated, peak = _INTEGRATED.findall(stderr), _PEAK.findall(stderr)
     if proc.returncode != 0 or not integrated or not peak:
