@@ -128,10 +128,15 @@ class Simulator:
     ) -> None:
         self.traffic = Traffic()
         self.rng = random.Random(seed)
-        self.venues = [
-            SimVenue(f"sim-{i:04d}", f"Venue {i:04d}", port, password, self.traffic)
-            for i in range(n)
-        ]
+        self.venues: list[SimVenue] = []
+        for start in range(0, n, 25):  # 25 at a time, as boxes come up over a morning
+            batch = [
+                SimVenue(f"sim-{i:04d}", f"Venue {i:04d}", port, password, self.traffic)
+                for i in range(start, min(n, start + 25))
+            ]
+            for v in batch:
+                v.ready.wait(30)
+            self.venues += batch
         self.mean_gap, self.burst_every, self.burst_share = mean_gap, burst_every, burst_share
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
