@@ -11,7 +11,8 @@ Figures:
   offline; and a venue that goes silent (socket open) until it shows offline, against the
   broker's will delay (1.5x the keepalive);
 - memory: console RSS with N venues minus with none, per venue;
-- broker traffic in: the venues' publishes per second and bytes per second.
+- broker traffic in: the venues' publishes per second and bytes per second (topic +
+  payload), over 31 s of the fleet's own changes (one burst).
 
     python bench/bench_fleet.py [--venues 500] [--cap]   # --cap: the console under pi-budget
 
@@ -161,7 +162,7 @@ def change_latency(sim: Simulator, watcher: Watcher, rounds: int) -> None:
 
 def offline_latency(sim: Simulator, watcher: Watcher) -> None:
     killed: list[float] = []
-    for venue in sim.venues[-4:-1]:
+    for venue in sim.venues[-4:-1]:  # the probes are the first 20
         sim.paused.add(venue.topics.venue_id)
         t0 = venue.kill()
         seen = watcher.wait((venue.topics.venue_id, "online:False"), 30)
@@ -174,6 +175,41 @@ def offline_latency(sim: Simulator, watcher: Watcher) -> None:
     seen = watcher.wait((silent.topics.venue_id, "online:False"), 3 * KEEPALIVE)
     will = 1.5 * KEEPALIVE
     record("fleet_silent_to_offline", (seen - t0) if seen else 3 * KEEPALIVE, "s", will)
+
+
+OWN = 24  # venues this process drives (probes, kills); the rest run in worker processes
+PER_WORKER = 250  # paho's select() stops at fd 1024: ~340 clients a process
+TRAFFIC_WINDOW = 31.0  # seconds: longer than the burst period
+
+
+class Workers:
+    def __init__(self, n: int, port: int) -> None:
+        root = Path(__file__).resolve().parents[1]
+        self.procs: list[subprocess.Popen[str]] = []
+        for first in range(OWN, n, PER_WORKER):
+            count = min(PER_WORKER, n - first)
+            args = [sys.executable, "-m", "bench.fleet_sim", str(port), VENUE_PASSWORD,
+                    str(first), str(count)]  # fmt: skip
+            self.procs.append(subprocess.Popen(args, cwd=root, stdin=subprocess.PIPE,
+                                               stdout=subprocess.PIPE, text=True))  # fmt: skip
+        for p in self.procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+
+    def traffic(self) -> tuple[int, int]:
+        messages = size = 0
+        for p in self.procs:
+            assert p.stdin is not None and p.stdout is not None
+            p.stdin.write("count\n")
+            p.stdin.flush()
+            m, b = p.stdout.readline().split()
+            messages, size = messages + int(m), size + int(b)
+        return messages, size
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.stdin is not None:
+                p.stdin.close()
+            p.wait(30)
 
 
 def main() -> None:
@@ -196,28 +232,35 @@ def main() -> None:
         broker.start()
         proc, url = start_console(broker, work, args.cap)
         sim: Simulator | None = None
+        workers: Workers | None = None
         watcher: Watcher | None = None
         try:
             s = staff_session(url)
             s.get(url + "/api/fleet", timeout=30)
             rss0 = rss_kib(proc.pid)
-            sim = Simulator(n, broker.port, VENUE_PASSWORD)
+            sim = Simulator(range(min(n, OWN)), broker.port, VENUE_PASSWORD)
             assert sim.wait_ready(120), "venues did not connect"
+            workers = Workers(n, broker.port)
             deadline = time.monotonic() + 60
             while len(s.get(url + "/api/fleet", timeout=30).json()["venues"]) < n:
                 assert time.monotonic() < deadline, "the console never saw every venue"
                 time.sleep(0.2)  # another process: no event of ours to wait on
             sim.start()
-            t_start = time.monotonic()
-            m0, b0 = sim.traffic.messages, sim.traffic.bytes
             page_loads(url, s, n)
             cookie = "djamms_session=" + s.cookies.get("djamms_session", "")
             watcher = Watcher(url, cookie)
             assert watcher.wait(("sim-0000", "online:True"), 30) is not None
             change_latency(sim, watcher, args.rounds)
+            # the fleet's own traffic, without probes: a window holding one burst
+            t_start = time.monotonic()
+            w0 = workers.traffic()
+            m0, b0 = sim.traffic.messages + w0[0], sim.traffic.bytes + w0[1]
+            time.sleep(TRAFFIC_WINDOW)
             elapsed = time.monotonic() - t_start
-            record("broker_in_messages_per_s", (sim.traffic.messages - m0) / elapsed, "msg/s")
-            record("broker_in_bytes_per_s", (sim.traffic.bytes - b0) / elapsed, "B/s")
+            w1 = workers.traffic()
+            m1, b1 = sim.traffic.messages + w1[0], sim.traffic.bytes + w1[1]
+            record("broker_in_messages_per_s", (m1 - m0) / elapsed, "msg/s")
+            record("broker_in_bytes_per_s", (b1 - b0) / elapsed, "B/s")
             rss_n = rss_kib(proc.pid)
             record("console_rss_n0", rss0 / 1024, "MiB")
             record("console_rss_n", rss_n / 1024, "MiB")
@@ -228,6 +271,8 @@ def main() -> None:
                 watcher.close()
             if sim is not None:
                 sim.stop()
+            if workers is not None:
+                workers.stop()
             proc.terminate()
             proc.wait(20)
             broker.stop()

@@ -3,6 +3,12 @@ box's last will, publishing the retained topics a box publishes (`status`,
 `state/now_playing`, `state/settings`: payloads built by `appliance.cloud.wire` from a
 real `State`, so they are byte for byte what a box sends).
 
+paho waits on its sockets with `select()`, which stops at file descriptor 1024 (about
+340 clients, three descriptors each), so a large fleet runs as several processes: `python
+-m bench.fleet_sim PORT PASSWORD FIRST COUNT` simulates venues FIRST..FIRST+COUNT-1,
+prints `ready` once all are connected, answers each `count` line on stdin with
+`<messages> <bytes>` published so far, and stops at the end of stdin.
+
 Each venue changes every `mean_gap` seconds on average (uniform 0.5x-1.5x: a new track or
 a volume change), and every `burst_every` seconds a `burst_share` of the fleet changes at
 once (a chain-wide volume change, opening time). Counts what it publishes.
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import random
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -117,7 +124,7 @@ class SimVenue:
 class Simulator:
     def __init__(
         self,
-        n: int,
+        indexes: range,
         port: int,
         password: str,
         *,
@@ -127,12 +134,12 @@ class Simulator:
         seed: int = 21,
     ) -> None:
         self.traffic = Traffic()
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed + indexes.start)
         self.venues: list[SimVenue] = []
-        for start in range(0, n, 25):  # 25 at a time, as boxes come up over a morning
+        for start in range(0, len(indexes), 25):  # 25 at a time, as boxes come up
             batch = [
                 SimVenue(f"sim-{i:04d}", f"Venue {i:04d}", port, password, self.traffic)
-                for i in range(start, min(n, start + 25))
+                for i in indexes[start : start + 25]
             ]
             for v in batch:
                 v.ready.wait(30)
@@ -176,3 +183,21 @@ class Simulator:
             self._thread.join(10)
         for v in self.venues:
             v.stop()
+
+
+def serve(argv: list[str]) -> None:
+    port, password, first, count = int(argv[0]), argv[1], int(argv[2]), int(argv[3])
+    sim = Simulator(range(first, first + count), port, password)
+    ok = all(v.ready.is_set() for v in sim.venues)
+    print("ready" if ok else "not ready", flush=True)
+    sim.start()
+    try:
+        for line in sys.stdin:
+            if line.strip() == "count":
+                print(sim.traffic.messages, sim.traffic.bytes, flush=True)
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:])
