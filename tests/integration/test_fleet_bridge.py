@@ -77,9 +77,10 @@ def test_the_template_renders_a_bridge_of_venue_topics_only(tmp_path: Path) -> N
 
 def test_a_console_on_one_broker_sees_and_commands_venues_on_both(bridged: Fleet) -> None:
     here, there = bridged.venues
-    cards = {v["venue_id"]: v for v in bridged.console.fleet.venues()}
-    assert cards[there.venue_id]["venue_name"] == "Hill Gym"
-    assert cards[here.venue_id]["venue_name"] == "Quay Bar"
+    cards = bridged.wait("both venues' names", lambda c: (
+        c[there.venue_id]["venue_name"] == "Hill Gym"
+        and c[here.venue_id]["venue_name"] == "Quay Bar"))  # fmt: skip
+    assert cards[there.venue_id]["online"] is True and cards[here.venue_id]["online"] is True
 
     there.play("br1", "Over The Bridge")
     bridged.wait("b's track through the bridge", lambda c: (
