@@ -33,3 +33,15 @@ class FleetPort(Protocol):
     ) -> list[dict[str, Any]]:
         """A UI command to each venue; `{"venue_id", "ok", "error"?}` per venue, in order."""
         ...
+
+    def load_playlist(
+        self, venue_ids: Sequence[str], name: str, actor: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """Load the playlist called `name` at each venue; `no_such_playlist` where none."""
+        ...
+
+    def apply_schedule(
+        self, venue_ids: Sequence[str], schedule: Mapping[str, Any], actor: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """A schedule to each venue (`playlistName` in an entry resolved per venue)."""
+        ...

@@ -8,6 +8,8 @@ check. Routes:
 - `GET /fleet`: the page (cards, search, filter, multi-select, bulk actions);
 - `GET /api/fleet`: `{"venues": [...]}` (staff only);
 - `POST /api/fleet/command` `{"venueIds", "command", "value"}`: `{"results": [...]}`;
+  besides the UI commands, `LOAD_PLAYLIST` (value: a playlist name, found per venue) and
+  `APPLY_SCHEDULE` (value: a schedule, `playlistName` in an entry found per venue);
 - `/fleet/ws`: `{"type": "FLEET_SNAPSHOT", "venues"}`, then `{"type": "VENUE_UPDATE",
   "venue"}` for each venue that changes (staff only);
 - `GET /venue/<id>/`: that venue's full remote console, which `open_console` starts on
@@ -48,6 +50,8 @@ from web.server import TAKEN_OVER
 
 log = logging.getLogger(__name__)
 
+# by name at each venue: `value` is a playlist name / a schedule (see cloud.fleet_bulk)
+BULK_COMMANDS = ("LOAD_PLAYLIST", "APPLY_SCHEDULE")
 MAX_VENUES = 500  # venues per fleet command
 BODY_LIMIT = 64 * 1024
 WS_IDLE = 20.0  # seconds between pings when nothing changes
@@ -90,12 +94,22 @@ def command() -> Response:
     body = json_body(BODY_LIMIT)
     venue_ids = _venue_ids(body.get("venueIds"))
     name = body.get("command")
-    if not isinstance(name, str) or name not in m.UI_COMMANDS:
+    if not isinstance(name, str) or name not in (*m.UI_COMMANDS, *BULK_COMMANDS):
         raise ApiError("unknown_command", f"Unknown command {name!r}.")
     session = current_session()
     assert session is not None  # staff_required
     actor = {"userId": session.user_id, "role": session.role}
-    results = fleet_context().fleet.command(venue_ids, name, body.get("value"), actor)
+    fleet, value = fleet_context().fleet, body.get("value")
+    if name == "LOAD_PLAYLIST":
+        if not isinstance(value, str) or not 0 < len(value.strip()) <= 120:
+            raise ApiError("invalid_field", "LOAD_PLAYLIST takes a playlist name (1-120).")
+        results = fleet.load_playlist(venue_ids, value.strip(), actor)
+    elif name == "APPLY_SCHEDULE":
+        if not isinstance(value, dict):
+            raise ApiError("invalid_field", "APPLY_SCHEDULE takes a schedule object.")
+        results = fleet.apply_schedule(venue_ids, value, actor)
+    else:
+        results = fleet.command(venue_ids, name, value, actor)
     return jsonify({"results": results})
 
 

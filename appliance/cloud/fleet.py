@@ -22,7 +22,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from appliance.cloud.fleet_directory import TOPIC_PREFIX, FleetDirectory, Outcome, card_view
+from appliance.cloud.fleet_bulk import load_body, schedule_body
+from appliance.cloud.fleet_directory import (
+    TOPIC_PREFIX,
+    FleetDirectory,
+    Outcome,
+    VenueCard,
+    card_view,
+)
 from appliance.cloud.link import make_client
 from appliance.cloud.settings import LinkSettings, Topics
 from appliance.core.handling import iso
@@ -37,6 +44,7 @@ SUBSCRIPTIONS = (
     f"{TOPIC_PREFIX}+/events",
     f"{TOPIC_PREFIX}+/cmd/ack",
 )
+BodyFor = Callable[[VenueCard], dict[str, Any] | str]
 
 
 class ChangeFeed:
@@ -144,14 +152,43 @@ class FleetWatcher:
         """Send one UI command to each venue at once; a result per venue, in order, once
         every venue answered or its time ran out. Unknown and offline venues are not sent
         anything."""
+
+        def body(card: VenueCard) -> dict[str, Any]:
+            out: dict[str, Any] = {"command": command, "value": value}
+            if command == "PLAY_NEXT":  # skip the track the card shows, not the one after
+                play_id = (card.now_playing or {}).get("play_id")
+                if isinstance(play_id, str) and play_id:
+                    out["playId"] = play_id
+            return out
+
+        return self.send(venue_ids, body, actor)
+
+    def load_playlist(
+        self, venue_ids: Sequence[str], name: str, actor: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """Load the playlist called `name` at each venue (its own id for that name)."""
+        return self.send(venue_ids, lambda card: load_body(card.playlists, name), actor)
+
+    def apply_schedule(
+        self, venue_ids: Sequence[str], schedule: Mapping[str, Any], actor: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """Replace each venue's schedule; `playlistName` in an entry is resolved per venue."""
+        return self.send(venue_ids, lambda card: schedule_body(card.playlists, schedule), actor)
+
+    def send(
+        self, venue_ids: Sequence[str], build: BodyFor, actor: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """Each venue's `cmd` body from `build(card)` (or the error code it gives), sent at
+        once; a result per venue, in order, once every venue answered or timed out."""
         sent: dict[str, tuple[str, Future[dict[str, Any]]]] = {}
         early: dict[str, dict[str, Any]] = {}
         for venue_id in dict.fromkeys(venue_ids):  # a venue named twice gets it once
-            refusal = self._refusal(venue_id)
-            if refusal is not None:
-                early[venue_id] = {"venue_id": venue_id, "ok": False, "error": refusal}
+            card, refusal = self._sendable(venue_id)
+            body = build(card) if card is not None else refusal
+            if isinstance(body, str) or body is None:
+                early[venue_id] = {"venue_id": venue_id, "ok": False, "error": body or refusal}
                 continue
-            sent[venue_id] = self._send(venue_id, command, value, actor)
+            sent[venue_id] = self._send(venue_id, body, actor)
         deadline = time.monotonic() + self.command_timeout
         answers = {vid: _answer(vid, fut, deadline) for vid, (_, fut) in sent.items()}
         with self._lock:
@@ -159,34 +196,28 @@ class FleetWatcher:
                 self._pending.pop(command_id, None)
         return [early.get(vid) or answers[vid] for vid in venue_ids]
 
-    def _refusal(self, venue_id: str) -> str | None:
+    def _sendable(self, venue_id: str) -> tuple[VenueCard | None, str | None]:
         with self._lock:
             card = self._directory.get(venue_id)
         if card is None:
-            return "unknown_venue"
+            return None, "unknown_venue"
         if card.online is not True:
-            return "offline"
+            return None, "offline"
         if self.client is None or not self._subscribed.is_set():
-            return "cloud_unreachable"
-        return None
+            return None, "cloud_unreachable"
+        return card, None
 
     def _send(
-        self, venue_id: str, command: str, value: Any, actor: Mapping[str, str]
+        self, venue_id: str, body: Mapping[str, Any], actor: Mapping[str, str]
     ) -> tuple[str, Future[dict[str, Any]]]:
         assert self.client is not None
         command_id = uuid.uuid4().hex
         payload: dict[str, Any] = {
             "commandId": command_id,
             "issuedAt": iso(self._clock()),
-            "command": command,
-            "value": value,
+            **body,
             "actor": dict(actor),
         }
-        if command == "PLAY_NEXT":  # skip the track the card shows, not the one after it
-            card = self.venue(venue_id) or {}
-            play_id = (card.get("now_playing") or {}).get("play_id")
-            if isinstance(play_id, str) and play_id:
-                payload["playId"] = play_id
         fut: Future[dict[str, Any]] = Future()
         with self._lock:
             self._pending[command_id] = fut

@@ -44,6 +44,7 @@ class VenueCard:
     player_connected: bool = True
     master_volume: int | None = None
     notices: frozenset[str] = frozenset()
+    playlists: tuple[tuple[str, str], ...] = ()  # (playlist_id, name), for bulk loads
     revs: tuple[tuple[str, int], ...] = ()  # newest rev per piece
 
     def rev_of(self, piece: str) -> int:
@@ -98,6 +99,7 @@ def card_view(card: VenueCard) -> dict[str, Any]:
         "transport": card.transport,
         "master_volume": card.master_volume,
         "alerts": alerts_for(card),
+        "playlists": sorted({name for _, name in card.playlists if name}),
     }
 
 
@@ -248,8 +250,17 @@ def _settings(card: VenueCard, payload: Mapping[str, Any]) -> VenueCard:
         value = settings.get("master_volume")
         if isinstance(value, int | float) and not isinstance(value, bool):
             volume = int(value)
+    playlists = card.playlists
+    given = payload.get("playlists")
+    if isinstance(given, list):
+        playlists = tuple(
+            (str(p["playlist_id"]), str(p.get("name") or ""))
+            for p in given
+            if isinstance(p, Mapping) and isinstance(p.get("playlist_id"), str)
+        )
     return replace(
         card,
         venue_name=name if isinstance(name, str) and name else card.venue_name,
         master_volume=volume,
+        playlists=playlists,
     )

@@ -166,3 +166,18 @@ def test_a_change_feed_holds_each_venue_once_and_ends_when_closed() -> None:
     feed.close()
     assert feed.closed and closed == [feed]
     assert feed.get(60) == set()  # at once: a closed feed never waits
+
+
+def test_a_card_keeps_the_venues_playlists_from_its_settings() -> None:
+    d = FleetDirectory()
+    lists = [{"playlist_id": "pl1", "name": "Morning"}, {"playlist_id": "pl2", "name": "Eve"},
+             {"name": "no id"}, "junk"]  # fmt: skip
+    assert d.apply(f"{BASE}/state/settings", settings(1, 40, playlists=lists), 1.0) is (
+        Outcome.CHANGED
+    )
+    card = d.get("v1")
+    assert card is not None and card.playlists == (("pl1", "Morning"), ("pl2", "Eve"))
+    assert card_view(card)["playlists"] == ["Eve", "Morning"]
+    d.apply(f"{BASE}/state/settings", settings(2, 41), 2.0)  # no list: the old one holds
+    card = d.get("v1")
+    assert card is not None and card.playlists == (("pl1", "Morning"), ("pl2", "Eve"))

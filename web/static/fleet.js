@@ -59,11 +59,21 @@
       el('a', { class: 'btn', href: '/venue/' + encodeURIComponent(v.venue_id) + '/', text: 'Open console' }));
   }
 
+  // many updates in one frame (a burst across the fleet) redraw the cards once
+  let pending = false;
+  function soon() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; render(); });
+  }
+
   function render() {
     const shown = [...venues.values()].filter(matches)
       .sort((a, b) => a.venue_name.localeCompare(b.venue_name) || a.venue_id.localeCompare(b.venue_id));
     $('venues').replaceChildren(...shown.map(card));
     $('empty').classList.toggle('hidden', shown.length > 0);
+    const names = new Set([...venues.values()].flatMap((v) => v.playlists || []));
+    $('playlist-names').replaceChildren(...[...names].sort().map((n) => el('option', { value: n })));
     counts();
   }
   function counts() {
@@ -78,8 +88,8 @@
     ws.onopen = () => { backoff = 500; $('conn').textContent = 'live'; $('conn').dataset.state = 'ws'; };
     ws.onmessage = (e) => {
       const msg = JSON.parse(e.data);
-      if (msg.type === 'FLEET_SNAPSHOT') { venues.clear(); msg.venues.forEach((v) => venues.set(v.venue_id, v)); render(); }
-      else if (msg.type === 'VENUE_UPDATE') { venues.set(msg.venue.venue_id, msg.venue); render(); }
+      if (msg.type === 'FLEET_SNAPSHOT') { venues.clear(); msg.venues.forEach((v) => venues.set(v.venue_id, v)); soon(); }
+      else if (msg.type === 'VENUE_UPDATE') { venues.set(msg.venue.venue_id, msg.venue); soon(); }
     };
     ws.onclose = () => {
       $('conn').textContent = 'reconnecting…'; $('conn').dataset.state = 'offline';
@@ -92,7 +102,11 @@
     const ids = [...selected];
     if (!ids.length) { $('bulk-msg').textContent = 'Select one or more venues first.'; return; }
     if (command === 'EMERGENCY_STOP' && !confirm('Stop the music at ' + ids.length + ' venue(s)?')) return;
-    const value = command === 'SET_VOLUME' ? Number($('bulk-volume').value) : null;
+    let value = command === 'SET_VOLUME' ? Number($('bulk-volume').value) : null;
+    if (command === 'LOAD_PLAYLIST') value = $('bulk-playlist').value.trim();
+    if (command === 'APPLY_SCHEDULE') {
+      try { value = JSON.parse($('bulk-schedule').value); } catch (err) { $('bulk-msg').textContent = 'The schedule is not valid JSON.'; return; }
+    }
     $('bulk-msg').textContent = 'Sending…';
     const r = await fetch('/api/fleet/command', { method: 'POST', credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrfToken },
