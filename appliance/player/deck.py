@@ -116,7 +116,27 @@ class MpvDeck:
         player.observe_property("eof-reached", self._on_prop)
         player.observe_property("idle-active", self._on_prop)
         player.observe_property("paused-for-cache", self._on_prop)
+        player.observe_property("vo-configured", self._on_window)
         player.register_event_callback(self._on_mpv_event)
+
+    def _on_window(self, _name: str, value: Any) -> None:
+        # mpv 0.40 (the image's) left an overlay sent before the deck's window existed
+        # unseen until its text changed: once the window is up, it is cleared and drawn
+        # again. Off mpv's event thread, which must not wait on a command of its own.
+        if value and (self._overlay or self._logo is not None):
+            threading.Thread(
+                target=self._redraw, name=f"deck-{self.name}-redraw", daemon=True
+            ).start()
+
+    def _redraw(self) -> None:
+        if self._overlay:
+            try:
+                self.mpv.command("osd-overlay", 1, "none", "")
+            except Exception:  # as in show_overlay
+                log.debug("deck %s: overlay not cleared", self.name, exc_info=True)
+            self.show_overlay(self._overlay)
+        if self._logo is not None:
+            self.show_logo(self._logo)
 
     def _on_time(self, _name: str, value: Any) -> None:
         if value is not None and value != self.time_pos:
@@ -238,13 +258,7 @@ class MpvDeck:
             log.debug("deck %s: logo not drawn", self.name, exc_info=True)
 
     def show_video(self) -> None:
-        self.mpv.vid = "auto"
-        # Drawn again as the picture comes up: an overlay sent to a core with nothing
-        # loaded yet (at boot) was seen missing on the image's mpv (Debian 13).
-        if self._overlay:
-            self.show_overlay(self._overlay)
-        if self._logo is not None:
-            self.show_logo(self._logo)
+        self.mpv.vid = "auto"  # the window opens, and the overlay is drawn again (_on_window)
 
     def play(self) -> None:
         self.paused = False
