@@ -1,0 +1,108 @@
+"""Checks of the TV on the booted amd64 image that fail today, kept out of `make image-test`
+(pytest collects only test_*.py) until the bug they show is fixed; run them by name:
+`.venv/bin/python -m pytest tests/image/pending_tv_checks.py`.
+
+The bug: in about half the boots, the track playing at boot shows its video with no
+overlay at all (no title, no QR code, no first-start PIN), while later tracks have it; on
+the host's mpv under a headless cage the same overlay always shows (tests/integration).
+
+A venue that sets no staff PIN on the card: the booted image makes one at first start and
+shows it on the TV, staff read it off the screen and log in with it, and the TV stops
+showing it. Nothing but the screen tells the PIN: the test reads the screendump."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from PIL import Image, ImageChops, ImageOps
+
+from . import card
+from .conftest import built_image
+from .machine import Boot, Machine
+
+NO_PIN_TOML = """\
+[venue]
+id = "image-first-start"
+name = "The Blank Slate"
+timezone = "Europe/Dublin"
+"""
+PATRON_URL = "http://10.0.2.15:8080/patron"  # QEMU's user network: the box is 10.0.2.15
+PIN_ON_SCREEN = re.compile(r"PIN[^0-9]{0,30}(\d{6})\b")
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
+    work = tmp_path_factory.mktemp("amd64-first-start")
+    disk = card.copy_sparse(built_image("amd64"), work / "card.img", grow_bytes=0)
+    card.write_boot_file(disk, "djamms.toml", NO_PIN_TOML.encode(), work)
+    machine = Machine(Boot("amd64", disk, work / "boot")).start()
+    yield machine
+    machine.kill()
+
+
+def _messages_text(machine: Machine, name: str) -> str:
+    """OCR of the top centre of the TV, where the overlay puts its messages: the brightest
+    channel inverted and doubled, so light text on the video reads as dark on white."""
+    shot = machine.screendump(machine.dir / f"{name}.ppm")
+    image = Image.open(shot).convert("RGB")
+    w, h = image.size
+    band = image.crop((int(w * 0.15), 0, int(w * 0.85), int(h * 0.3)))
+    r, g, b = band.split()
+    ink = ImageOps.invert(ImageChops.lighter(ImageChops.lighter(r, g), b))
+    path = shot.with_suffix(".png")
+    ink.resize((ink.width * 2, ink.height * 2)).save(path)
+    out = subprocess.run(["tesseract", str(path), "-"], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    return out.stdout
+
+
+def _pin_read_twice(machine: Machine, timeout: float) -> str:
+    """The PIN as read off two screendumps in a row (a misread digit would cost a login
+    attempt), polled: the guest has no event a host can wait on for a frame."""
+    deadline, last, text = time.monotonic() + timeout, "", ""
+    while time.monotonic() < deadline:
+        text = _messages_text(machine, "pin")
+        found = PIN_ON_SCREEN.search(text)
+        pin = found.group(1) if found else ""
+        if pin and pin == last:
+            return pin
+        last = pin
+        time.sleep(2)
+    raise AssertionError(f"no staff PIN on the TV within {timeout:.0f} s; read: {text!r}")
+
+
+def test_the_tv_shows_the_first_start_pin_and_it_logs_staff_in(box: Machine) -> None:
+    box.wait_console(timeout=900)
+    pin = _pin_read_twice(box, timeout=300)
+    login = requests.post(box.url + "/api/auth/login", json={"pin": pin}, timeout=30)
+    assert login.status_code == 200, f"the PIN read off the TV ({pin}) did not log in: {login.text}"
+    assert login.json().get("role") == "admin", login.text
+
+
+def test_the_pin_leaves_the_tv_once_staff_have_logged_in(box: Machine) -> None:
+    deadline, text = time.monotonic() + 120, ""
+    while time.monotonic() < deadline:
+        text = _messages_text(box, "after-login")
+        if "PIN" not in text:
+            return
+        time.sleep(2)
+    raise AssertionError(f"the PIN is still on the TV after a staff login: {text!r}")
+
+
+def test_the_overlay_brings_phones_to_the_patron_page(box: Machine) -> None:
+    """The QR code over the video opens the patron page at the box's LAN address."""
+    deadline, codes = time.monotonic() + 200, []
+    while time.monotonic() < deadline:
+        shot = box.screendump(box.dir / "qr.ppm")
+        out = subprocess.run(["zbarimg", "-q", "--raw", str(shot)], capture_output=True,
+                             text=True, timeout=60)  # fmt: skip
+        codes = [line for line in out.stdout.splitlines() if line]
+        if codes == [PATRON_URL]:
+            return
+        time.sleep(2)
+    raise AssertionError(f"QR codes on the TV: {codes}")
