@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
     pt = sub.add_parser("panel-test", help="walk through every button, LED and relay")
     pt.add_argument("--config")
     pt.add_argument("--timeout", type=float, default=30.0, help="seconds to wait per press")
+    sc = sub.add_parser("wait-for-screen", help="wait until the TV's compositor has a screen")
+    sc.add_argument("socket", help="the compositor's Wayland socket")
+    sc.add_argument("seconds", help="at most this long (exits 0 either way)")
     from appliance.remote_console import add_console_parser
 
     add_console_parser(sub)
@@ -169,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_doctor(args)
         if args.command == "panel-test":
             return cmd_panel_test(args)
+        if args.command == "wait-for-screen":
+            from appliance.display.screen_probe import main as wait_main
+
+            return wait_main([args.socket, args.seconds])
         if args.command == "console":
             from appliance.remote_console import cmd_console
 

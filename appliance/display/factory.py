@@ -8,6 +8,7 @@ outputs for the idle surface, default "gpu,wlshm").
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from appliance.config import Config
 from appliance.display.logo import LogoFiles
 from appliance.display.overlay import ScreenFacts
+from appliance.display.screen_probe import wait_for_screen
 from appliance.display.surface import IdleSurface
 from appliance.display.tv import Tv
 from appliance.firstboot import read_setup_status
@@ -22,18 +24,16 @@ from appliance.lan import patron_url
 from appliance.runtime_port import RuntimePort
 from appliance.services import TvOverlay
 
+log = logging.getLogger(__name__)
+
 
 def wants_display(config: Config, environ: Mapping[str, str]) -> bool:
     """A compositor is up (its socket exists: on the image the display service starts
     only where there is a screen) and video is wanted."""
     enabled = config.section("display").get("enabled", True) is not False
-    name = environ.get("WAYLAND_DISPLAY", "")
-    if not (enabled and config.video != "null" and name):
+    if not (enabled and config.video != "null" and environ.get("WAYLAND_DISPLAY")):
         return False
-    socket = (
-        Path(name) if name.startswith("/") else Path(environ.get("XDG_RUNTIME_DIR", "/")) / name
-    )
-    return socket.exists()
+    return display_socket(environ).exists()
 
 
 def screen_facts(config: Config, first_pin: Callable[[], str]) -> Callable[[], ScreenFacts]:
@@ -59,12 +59,23 @@ def screen_facts(config: Config, first_pin: Callable[[], str]) -> Callable[[], S
     return read
 
 
+def display_socket(environ: Mapping[str, str]) -> Path:
+    name = environ.get("WAYLAND_DISPLAY", "")
+    return Path(name) if name.startswith("/") else Path(environ.get("XDG_RUNTIME_DIR", "/")) / name
+
+
 class TvDisplay:
-    def __init__(self, surface: IdleSurface, tv: Tv) -> None:
+    def __init__(self, surface: IdleSurface, tv: Tv, socket: Path, screen_wait: float) -> None:
         self.surface = surface
         self.tv = tv
+        self.socket = socket
+        self.screen_wait = screen_wait
 
     def start(self) -> None:
+        # A window opened before the compositor's output is up never shows (the display
+        # service waits for it at boot; this covers a compositor restarting as we start).
+        if not wait_for_screen(self.socket, self.screen_wait):
+            log.warning("no screen on %s yet: the TV shows once one appears", self.socket)
         self.surface.start()  # first, so every deck's window maps above it
         self.tv.start()
 
@@ -90,4 +101,4 @@ def build_display(
     facts = screen_facts(config, first_pin)
     logos = LogoFiles(gallery_file, config.data_dir / "tv")
     tv = Tv(runtime, facts, surface, overlay, logo_file=logos.raw)
-    return TvDisplay(surface, tv)
+    return TvDisplay(surface, tv, display_socket(os.environ), screen_wait=10.0)

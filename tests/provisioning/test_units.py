@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-UNITS = ("djamms", "djamms-firstboot", "djamms-audio", "djamms-wifi-setup")
+UNITS = ("djamms", "djamms-firstboot", "djamms-audio", "djamms-wifi-setup", "djamms-screen")
 # Agreed ceiling for `systemd-analyze security` (0 = locked down, 10 = fully exposed;
 # systemd calls < 2 "OK" and up to 4.5 "MEDIUM").
 EXPOSURE_MAX = 2.5
