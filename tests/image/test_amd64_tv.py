@@ -1,14 +1,11 @@
-"""Checks of the TV on the booted amd64 image that fail today, kept out of `make image-test`
-(pytest collects only test_*.py) until the bug they show is fixed; run them by name:
-`.venv/bin/python -m pytest tests/image/pending_tv_checks.py`.
+"""The TV of the booted amd64 image, read off QEMU's screendumps: the QR code over the video
+brings phones to the patron page, and a venue that sets no staff PIN on the card sees the
+one made at first start on the TV, logs in with it, and the TV stops showing it. Nothing
+but the screen tells the PIN: the test reads it with tesseract.
 
-The bug: in about half the boots, the track playing at boot shows its video with no
-overlay at all (no title, no QR code, no first-start PIN), while later tracks have it; on
-the host's mpv under a headless cage the same overlay always shows (tests/integration).
-
-A venue that sets no staff PIN on the card: the booted image makes one at first start and
-shows it on the TV, staff read it off the screen and log in with it, and the TV stops
-showing it. Nothing but the screen tells the PIN: the test reads the screendump."""
+Without djamms-screen.service these failed in about half the boots: cage makes its socket
+seconds before its output is up, and the jukebox's windows opened in between showed
+nothing (or the display service's own start hung up cage's terminal)."""
 
 from __future__ import annotations
 
