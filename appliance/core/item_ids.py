@@ -13,6 +13,7 @@ ids, and an entry holds its tuple, so the identity cannot be reused while it is 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from operator import attrgetter
 
 from appliance.core.model import QueueItem
@@ -23,9 +24,24 @@ Ids = tuple[str, ...]
 SMALL = 256  # below this, reading the ids off the items is as cheap as remembering them
 _KEPT = 8  # the active and priority queues of the last few states
 _ID = attrgetter("id")
+
+
+@dataclass(frozen=True, slots=True)
+class Ranks:
+    """Where the shuffle's base order lists each item of a shuffled queue, so undoing the
+    shuffle places items by number instead of looking 20,000 ids up. `base` is the base
+    order these ranks stand for; a rank is an index into the base as it was when the
+    queue was shuffled, with ids appended since numbered on from `next` (ids dropped from
+    the base leave gaps, which keep the order); -1 for an item the base does not list."""
+
+    base: Ids
+    ranks: list[int]  # never changed once made: each operation builds a new list
+    next: int
+
+
 # OrderedDict: lookups, inserts and popitem are single C calls, safe when two runtimes
 # step on two threads (tests do)
-_MEMO: OrderedDict[int, tuple[Items, Ids]] = OrderedDict()
+_MEMO: OrderedDict[int, tuple[Items, Ids, Ranks | None]] = OrderedDict()
 
 
 def ids_of(items: Items) -> Ids:
@@ -36,15 +52,28 @@ def ids_of(items: Items) -> Ids:
     return remember(items, ids)
 
 
-def known_ids(items: Items) -> Ids | None:
-    """The ids if they are remembered, without reading the items."""
+def known(items: Items) -> tuple[Ids, Ranks | None] | None:
+    """The ids (and ranks) if they are remembered, without reading the items."""
     hit = _MEMO.get(id(items))
-    return hit[1] if hit is not None and hit[0] is items else None
+    return (hit[1], hit[2]) if hit is not None and hit[0] is items else None
 
 
-def remember(items: Items, ids: Ids) -> Ids:
+def known_ids(items: Items) -> Ids | None:
+    hit = known(items)
+    return None if hit is None else hit[0]
+
+
+def ranks_of(items: Items, base: Ids) -> list[int] | None:
+    """The ranks of `items` in `base`, if they are remembered for exactly that base."""
+    hit = known(items)
+    if hit is None or hit[1] is None or hit[1].base is not base:
+        return None
+    return hit[1].ranks
+
+
+def remember(items: Items, ids: Ids, ranks: Ranks | None = None) -> Ids:
     if len(items) >= SMALL:
-        _MEMO[id(items)] = (items, ids)
+        _MEMO[id(items)] = (items, ids, ranks)
         while len(_MEMO) > _KEPT:
             try:
                 _MEMO.popitem(last=False)

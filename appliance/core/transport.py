@@ -84,9 +84,11 @@ def _retire_current(s: Step) -> None:
     history = venue.history + (HistoryEntry(item, np.source, np.start_timestamp, s.now),)
     changes: dict[str, object] = {"history": history[-HISTORY_LIMIT:], "now_playing": None}
     if np.source == "active" and venue.player_settings.repeat_mode != "none":
-        changes["active_queue"] = queue.append(venue.active_queue, item)
         if venue.player_settings.shuffle_enabled:
-            changes["base_order"] = venue.base_order + (item.id,)
+            active, base = queue.append_listed(venue.active_queue, item, venue.base_order)
+            changes.update(active_queue=active, base_order=base)
+        else:
+            changes["active_queue"] = queue.append(venue.active_queue, item)
     s.set_venue(**changes)
 
 

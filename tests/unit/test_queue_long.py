@@ -11,9 +11,9 @@ import pytest
 
 from appliance.core import messages as m
 from appliance.core import queue
-from appliance.core.item_ids import SMALL, ids_of
+from appliance.core.item_ids import SMALL, ids_of, known
 from appliance.core.model import QueueItem
-from tests.unit.engine_kit import ADMIN, playing_venue, track
+from tests.unit.engine_kit import ADMIN, Driver, playing_venue, track
 
 N = SMALL + 344  # 600: every queue below is long enough to be remembered
 
@@ -129,3 +129,36 @@ def test_a_long_shuffled_venue_edited_without_hints_restores_the_playlist_order(
     d.ui("SHUFFLE_TOGGLE")
     expected = [f"v{i}" for i in range(1, N) if f"v{i}" not in removed] + ["vlate"]
     assert [i.video_id for i in d.venue.active_queue] == expected
+
+
+def _played_shuffled(previous_at_end: bool) -> Driver:
+    d = playing_venue(N)
+    d.ui("SHUFFLE_TOGGLE")
+    for k in range(40):
+        if k % 5 == 3:
+            d.ui("PLAY_PREVIOUS")
+        else:
+            d.end()  # played, recycled to the end of the queue and of the base
+        if k % 7 == 0:
+            d.do(m.AddToQueue(track=track(f"a{k}"), actor=ADMIN))
+    if previous_at_end:
+        # twice running: the second puts back at the front an item whose id the base
+        # still lists (the first took it out of the queue without unlisting it)
+        d.ui("PLAY_PREVIOUS")
+        d.ui("PLAY_PREVIOUS")
+        d.do(m.AddToQueue(track=track("late"), actor=ADMIN))  # listed after it
+    return d
+
+
+@pytest.mark.parametrize("previous_at_end", [False, True])
+def test_toggling_off_after_plays_previous_and_adds_follows_the_rule_on_a_long_queue(
+    previous_at_end: bool,
+) -> None:
+    d = _played_shuffled(previous_at_end)
+    before = d.venue
+    if not previous_at_end:
+        remembered = known(before.active_queue)
+        assert remembered is not None and remembered[1] is not None  # the counting sort
+    d.ui("SHUFFLE_TOGGLE")
+    assert d.venue.active_queue == ranked_restore(before.active_queue, before.base_order)
+    assert ids_of(d.venue.active_queue) == fresh_ids(d.venue.active_queue)
