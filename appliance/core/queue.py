@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from array import array
 from collections import deque
 from dataclasses import replace
 from functools import partial
@@ -69,7 +70,7 @@ def _reorder(items: Items, order: list[int], ranks: bool = False) -> Items:
     pick = itemgetter(*order)
     out: Items = pick(items)
     ids = ids_of(items)
-    remember(out, pick(ids), Ranks(ids, order, len(ids)) if ranks else None)
+    remember(out, pick(ids), Ranks(ids, array("l", order), len(ids)) if ranks else None)
     return out
 
 
@@ -140,7 +141,7 @@ def same_ids(items: Items, source: Items) -> Items:
     return _carry(items, source, _same)
 
 
-_Seq = TypeVar("_Seq", Items, Ids, list[int])
+_Seq = TypeVar("_Seq", Items, Ids, "array[int]")
 
 
 def _same(xs: _Seq) -> _Seq:
@@ -179,7 +180,7 @@ def append_listed(items: Items, item: QueueItem, base: Ids) -> tuple[Items, Ids]
         ids, r = hit
         ranks = None
         if r is not None and r.base is base:
-            ranks = Ranks(new_base, r.ranks + [r.next], r.next + 1)
+            ranks = Ranks(new_base, r.ranks + array("l", (r.next,)), r.next + 1)
         remember(out, ids + (item.id,), ranks)
     return out, new_base
 
@@ -201,7 +202,7 @@ def prepend(item: QueueItem, items: Items) -> Items:
         ids, r = hit
         ranks = None
         if r is not None and item.id not in r.base:  # listed, it would need its rank
-            ranks = Ranks(r.base, [-1] + r.ranks, r.next)
+            ranks = Ranks(r.base, array("l", (-1,)) + r.ranks, r.next)
         remember(out, (item.id,) + ids, ranks)
     return out
 
