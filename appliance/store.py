@@ -32,7 +32,7 @@ from typing import Any
 
 from appliance.atomic_storage import fsync_dir
 from appliance.core import messages as m
-from appliance.core.codec import from_json, message_from_data, message_to_data, parse_json, to_json
+from appliance.core.codec import from_json, message_from_data, message_to_json, parse_json, to_json
 from appliance.core.model import State
 from appliance.snapshot import (
     PREVIOUS,
@@ -241,13 +241,17 @@ class FileStore:
         if isinstance(msg, m.RestoreState) and msg.staged:
             with contextlib.suppress(OSError):  # gone: replay will say so
                 weight = (self.dir / RESTORES / msg.staged).stat().st_size
-            entry = {"n": n, "t": now, "m": message_to_data(replace(msg, state=State()))}
-            entry["staged"] = staged = msg.staged
+            body = message_to_json(replace(msg, state=State()))
+            staged = msg.staged
         else:
-            entry = {"n": n, "t": now, "m": message_to_data(msg)}
+            body = message_to_json(msg)
+        # {"n", "t", "m", "staged"?, "r"?}: put together from pieces msgspec encodes
+        line = b'{"n":' + to_json(n) + b',"t":' + to_json(now) + b',"m":' + body
+        if staged:
+            line += b',"staged":' + to_json(staged)
         if msg.command_id:  # the rev it was answered with, for retries after a snapshot
-            entry["r"] = state.rev
-        line = to_json(entry) + b"\n"
+            line += b',"r":' + to_json(state.rev)
+        line += b"}\n"
         done: Future[None] = Future()
         self._inbox.put(_Entry(n, line, state, done, weight + len(line), staged))
         return done

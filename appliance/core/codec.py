@@ -203,6 +203,14 @@ def message_to_data(msg: m.Message) -> dict[str, Any]:
     return data
 
 
+def message_to_json(msg: m.Message) -> bytes:
+    """The JSON of `message_to_data(msg)`, the type last, encoded in C (a journal line is
+    built on the runtime's writer thread, before the command is answered)."""
+    body = to_json(msg)
+    head = b"{" if body == b"{}" else body[:-1] + b","
+    return head + b'"type":' + to_json(type(msg).__name__) + b"}"
+
+
 def message_from_data(data: Mapping[str, Any]) -> m.Message:
     cls = MESSAGE_TYPES.get(str(data.get("type")))
     if cls is None:

@@ -13,7 +13,15 @@ import pytest
 
 from appliance.atomic_storage import AtomicJSONStorage
 from appliance.core import messages as m
-from appliance.core.codec import from_data, from_json, parse_json, to_data, to_json
+from appliance.core.codec import (
+    from_data,
+    from_json,
+    message_to_data,
+    message_to_json,
+    parse_json,
+    to_data,
+    to_json,
+)
 from appliance.core.model import LogEntry, State, TrackInfo, User, frozen_map
 from appliance.snapshot import SNAPSHOT, document_chunks, read_snapshot, state_to_tables
 from appliance.store import FileStore
@@ -108,3 +116,19 @@ def test_to_json_is_the_json_of_to_data(tmp_path: Path) -> None:
     state = _busy_state(tmp_path / "src")
     assert json.loads(to_json(state)) == to_data(state)
     assert from_json(State, to_json(state)) == state == from_data(State, json.loads(to_json(state)))
+
+
+@pytest.mark.parametrize(
+    "msg",
+    [
+        m.UiCommand(command="SET_VOLUME", value=33, actor=ADMIN, command_id="c9"),
+        m.AddToQueue(track=TrackInfo("v1", title="Ünïcode ♫", duration=200), actor=ADMIN),
+        m.Heartbeat(position=12.5, play_id="p3"),
+        m.RecordLog(event_type="note", event_data=frozen_map({"a": [1, {"b": None}]})),
+        m.RestoreState(state=State(), staged="x.json"),
+    ],
+)
+def test_a_journal_message_is_the_json_of_its_data_with_the_type_last(msg: m.Message) -> None:
+    data = json.loads(message_to_json(msg))
+    assert data == message_to_data(msg)
+    assert list(data)[-1] == "type"
