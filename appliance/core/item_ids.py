@@ -23,7 +23,7 @@ Items = tuple[QueueItem, ...]
 Ids = tuple[str, ...]
 
 SMALL = 256  # below this, reading the ids off the items is as cheap as remembering them
-_KEPT = 8  # the active and priority queues of the last few states
+_KEPT = 4  # the last few long queues built: the current state's and a step's drafts
 _ID = attrgetter("id")
 
 
