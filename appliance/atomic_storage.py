@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,14 @@ class AtomicJSONStorage(Storage):
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.write_chunks(_document_chunks(data))
+
+    def write_chunks(self, chunks: Iterable[bytes]) -> None:
+        """Write a document given as its bytes, in pieces, atomically."""
         tmp = self.path.with_suffix(".tmp")
         written = 0
         with open(tmp, "wb") as f:
-            for chunk in _document_chunks(data):
+            for chunk in chunks:
                 f.write(chunk)
                 written += len(chunk)
             f.flush()

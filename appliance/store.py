@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import queue
@@ -33,9 +32,16 @@ from typing import Any
 
 from appliance.atomic_storage import fsync_dir
 from appliance.core import messages as m
-from appliance.core.codec import from_data, message_from_data, message_to_data
+from appliance.core.codec import from_json, message_from_data, message_to_json, parse_json, to_json
 from appliance.core.model import State
-from appliance.snapshot import PREVIOUS, SNAPSHOT, SnapshotThread, read_snapshot, write_snapshot
+from appliance.snapshot import (
+    PREVIOUS,
+    SNAPSHOT,
+    SnapshotThread,
+    paused_gc,
+    read_snapshot,
+    write_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +117,8 @@ class FileStore:
                     os.replace(path, path.with_name(f"{path.stem}.corrupt.json"))
         self._snapshot_seq = self._prev_snapshot_seq = seq
         self._staged = {}
-        entries = list(self._read_journal(seq))
+        with paused_gc():
+            entries = list(self._read_journal(seq))
         self._next_n = seq + len(entries) + 1
         self._latest = None
         self._drop_staged(keep=lambda name: name in self._staged)  # adopted, never journaled
@@ -136,7 +143,7 @@ class FileStore:
             with open(path, "rb") as f:
                 for raw in f:
                     try:
-                        entry = json.loads(raw)
+                        entry = parse_json(raw)
                         n = int(entry["n"])
                         msg = message_from_data(entry["m"])
                         t = float(entry["t"])
@@ -174,7 +181,8 @@ class FileStore:
                     yield msg, t
 
     def _read_staged(self, name: str) -> State:
-        state = from_data(State, json.loads((self.dir / RESTORES / name).read_bytes()))
+        with paused_gc():
+            state = from_json(State, (self.dir / RESTORES / name).read_bytes())
         if not isinstance(state, State):
             raise ValueError("not a state")
         return state
@@ -233,13 +241,17 @@ class FileStore:
         if isinstance(msg, m.RestoreState) and msg.staged:
             with contextlib.suppress(OSError):  # gone: replay will say so
                 weight = (self.dir / RESTORES / msg.staged).stat().st_size
-            entry = {"n": n, "t": now, "m": message_to_data(replace(msg, state=State()))}
-            entry["staged"] = staged = msg.staged
+            body = message_to_json(replace(msg, state=State()))
+            staged = msg.staged
         else:
-            entry = {"n": n, "t": now, "m": message_to_data(msg)}
+            body = message_to_json(msg)
+        # {"n", "t", "m", "staged"?, "r"?}: put together from pieces msgspec encodes
+        line = b'{"n":' + to_json(n) + b',"t":' + to_json(now) + b',"m":' + body
+        if staged:
+            line += b',"staged":' + to_json(staged)
         if msg.command_id:  # the rev it was answered with, for retries after a snapshot
-            entry["r"] = state.rev
-        line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+            line += b',"r":' + to_json(state.rev)
+        line += b"}\n"
         done: Future[None] = Future()
         self._inbox.put(_Entry(n, line, state, done, weight + len(line), staged))
         return done

@@ -2,14 +2,22 @@
 
 Figures: p50/p99 per command over a realistic mix (target p99 <= 2 ms), per-kind p99,
 and loading a 20,000-track playlist (target <= 200 ms). Pure core, one thread, no I/O.
+Then SHUFFLE_TOGGLE and remove/move without an index hint, each timed a few hundred times
+between ordinary edits (target p99 <= 2 ms), plain and again under the Pi budget
+(../shared/tools/pi-budget: 25 % of one core) when it can be used.
 Ends with one JSON line per figure.
+
+    python bench/bench_core.py [--targeted] [--capped]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -27,6 +35,9 @@ from appliance.core.outputs import Rejected  # noqa: E402
 
 N_TRACKS = 20_000
 N_COMMANDS = 5_000
+N_TARGETED = 300  # timings per targeted figure
+PI_BUDGET = Path(__file__).resolve().parents[2] / "shared" / "tools" / "pi-budget"
+MACHINE = f"{os.cpu_count()}-core {os.uname().machine}"
 ADMIN = m.Actor(
     user_id="owner",
     role="admin",
@@ -42,6 +53,7 @@ class Venue:
     def __init__(self) -> None:
         self.state = State()
         self.now = 1_700_000_000.0
+        self.pid = ""  # the 20,000-track playlist
 
     def do(self, msg: m.Message) -> float:
         """Apply msg; returns the seconds step() took (refusals count too)."""
@@ -191,8 +203,78 @@ def report(title: str, by_kind: dict[str, list[float]]) -> None:
         )
 
 
+def targeted(v: Venue, rng: random.Random) -> dict[str, list[float]]:
+    """SHUFFLE_TOGGLE, and remove/move without an index hint, each between the edits a
+    busy venue makes anyway (a staff add, a hinted remove, a track change), half of them
+    on the shuffled queue."""
+    out: dict[str, list[float]] = defaultdict(list)
+    between = ("AddToQueue(staff)", "RemoveFromQueue", "TrackEnded", "TrackStarted")
+    for i in range(N_TARGETED):
+        for kind in between:
+            v.do(make(kind, v, rng))
+        out["SHUFFLE_TOGGLE"].append(v.do(make("SHUFFLE_TOGGLE", v, rng)))
+        out["RemoveFromQueue(no hint)"].append(v.do(make("RemoveFromQueue(no hint)", v, rng)))
+        out["MoveQueueItem(no hint)"].append(v.do(make("MoveQueueItem(no hint)", v, rng)))
+        if i % 50 == 49:  # keep the queue near 20,000 tracks
+            v.do(m.ManagePlaylist(action="load", params={"playlistId": v.pid}, actor=ADMIN))
+    return out
+
+
+def targeted_figures(v: Venue, capped: bool) -> list[dict[str, object]]:
+    by_kind = targeted(v, random.Random(7))
+    report(f"targeted ({'pi-budget' if capped else 'plain'}):", by_kind)
+    names = {
+        "SHUFFLE_TOGGLE": "shuffle_toggle",
+        "RemoveFromQueue(no hint)": "remove_no_hint",
+        "MoveQueueItem(no hint)": "move_no_hint",
+    }
+    lines = []
+    for kind, name in names.items():
+        for p in (50, 99):
+            lines.append(
+                {
+                    "metric": f"core.{name}_20k_p{p}",
+                    "value": round(pct(by_kind[kind], p) * 1e3, 3),
+                    "unit": "ms",
+                    "target": 2 if p == 99 else None,
+                    "capped": capped,
+                    "machine": MACHINE,
+                }
+            )
+    return lines
+
+
+def capped_run() -> list[str]:
+    """This script's targeted figures, run again under the Pi budget (needs root)."""
+    if not PI_BUDGET.exists() or os.geteuid() != 0:
+        print("pi-budget not usable here: no capped figures")
+        return []
+    cmd = [str(PI_BUDGET), "--", sys.executable, __file__, "--targeted", "--capped"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=True).stdout
+    lines = out.splitlines()
+    print("\n".join(line for line in lines if not line.startswith("{")))
+    return [line for line in lines if line.startswith("{")]
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--targeted", action="store_true", help="only the targeted figures")
+    ap.add_argument("--capped", action="store_true", help="label figures as capped")
+    args = ap.parse_args()
+    if args.targeted:
+        v, pid = build()
+        v.pid = pid
+        time_loads(v, pid, runs=1)
+        run_mix(v, STAFF_HEAVY, 300, random.Random(1))  # warm-up
+        for line in targeted_figures(v, args.capped):
+            print(json.dumps(line))
+        return
+    mixes()
+
+
+def mixes() -> None:
     v, pid = build()
+    v.pid = pid
     loads = time_loads(v, pid)
     rng = random.Random(1)
     run_mix(v, STAFF_HEAVY, 300, rng)  # warm-up
@@ -236,6 +318,9 @@ def main() -> None:
         if metric in samples:  # raw latencies (ms) for the report's distribution plot
             line["samples"] = [round(t * 1e3, 4) for t in samples[metric]]
         print(json.dumps(line))
+    extra = [json.dumps(line) for line in targeted_figures(v, capped=False)]
+    extra += capped_run()
+    print("\n".join(extra))
 
 
 if __name__ == "__main__":

@@ -7,14 +7,24 @@ activity_log is already at its retention limit (steady state). Two rotations: 30
 (a typical bar) and 20,000. Time is an injected clock; only fsync waits are real.
 
 Beside it, the naive figure: plain TinyDB JSONStorage rewriting the whole state on every
-change, heartbeats included. Ends with one JSON line per figure.
+change, heartbeats included.
+
+Then a big venue (50 playlists x 200 tracks, 100,000 log entries: a 24 MB snapshot):
+loading it, writing its snapshot, and a journal's lines written and read back, plain and
+again under the Pi budget (../shared/tools/pi-budget: 25 % of one core) when it can be used.
+Ends with one JSON line per figure.
+
+    python bench/bench_store.py [--load-only] [--capped --venue DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,16 +34,21 @@ if __package__ in (None, ""):  # run as a script from anywhere: import this chec
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from appliance.core import messages as m  # noqa: E402
-from appliance.core.model import TrackInfo  # noqa: E402
+from appliance.core.model import State, TrackInfo  # noqa: E402
 from appliance.runtime import Runtime  # noqa: E402
-from appliance.snapshot import state_to_tables  # noqa: E402
+from appliance.snapshot import SNAPSHOT, state_to_tables, write_snapshot  # noqa: E402
 from appliance.store import FileStore  # noqa: E402
+from bench.bench_sched import venue_dir  # noqa: E402
 
 ADMIN = m.Actor(user_id="owner", role="admin", source="web")
 PLAYER = m.Actor(user_id="player", role="admin", source="player")
 HEARTBEAT_EVERY = 5.0
 TRACK_EVERY = 210.0
 REQUESTS_PER_HOUR = 30
+BIG_LOG = 100_000
+JOURNAL_LINES = 800  # below the journal size that sets off a snapshot
+PI_BUDGET = Path(__file__).resolve().parents[2] / "shared" / "tools" / "pi-budget"
+MACHINE = f"{os.cpu_count()}-core {os.uname().machine}"
 
 
 class Clock:
@@ -145,7 +160,120 @@ def run(rotation: int, hours: float) -> dict:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def journal_round(path: Path) -> tuple[float, float]:
+    """Seconds per journal line: building it (on the caller's thread, as the runtime does)
+    and reading it back at load (parse + message decode)."""
+    store = FileStore(path, fsync=False)
+    store.load()  # the writer starts after the lines are built: they are timed alone
+    guest = m.Actor(user_id="guest7", role="user", source="web")
+    msgs: list[m.Message] = []
+    for i in range(JOURNAL_LINES // 4):
+        msgs += [
+            m.Heartbeat(position=i * 5.0, play_id=f"p{i}"),
+            m.PlayerStatus(play_id=f"p{i}", state="playing", position=0.5, actor=PLAYER),
+            m.AddToQueue(track=TrackInfo(f"req{i}", title=f"Song {i}", duration=200), actor=guest),
+            m.UiCommand(command="SET_VOLUME", value=i % 100, actor=ADMIN),
+        ]
+    empty = State()
+    t0 = time.perf_counter()
+    done = [store.append(msg, 1_700_000_000.0 + i, empty) for i, msg in enumerate(msgs)]
+    t1 = time.perf_counter()
+    store.start()
+    done[-1].result(timeout=60)
+    store.close()
+    t2 = time.perf_counter()
+    _, entries = FileStore(path, readonly=True).load()
+    t3 = time.perf_counter()
+    assert len(entries) == len(msgs), (len(entries), len(msgs))
+    return (t1 - t0) / len(msgs), (t3 - t2) / len(msgs)
+
+
+def big_venue_figures(venue: Path, capped: bool) -> list[dict]:
+    """Load the big venue, write its snapshot, write and read journal lines (3 runs each,
+    medians)."""
+    size = (venue / SNAPSHOT).stat().st_size
+    loads, writes, enc, dec = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="djamms-bench-", dir=os.environ.get("BENCH_DIR")) as t:
+        for run in range(3):
+            t0 = time.perf_counter()
+            state, _ = FileStore(venue, readonly=True).load()
+            loads.append(time.perf_counter() - t0)
+            assert len(state.activity_log) == BIG_LOG
+            out = Path(t) / f"snap{run}"
+            out.mkdir()
+            t0 = time.perf_counter()
+            write_snapshot(out, state, 0)
+            writes.append(time.perf_counter() - t0)
+            del state  # the next load starts as the box's does, with nothing else built
+            e, d = journal_round(Path(t) / f"journal{run}")
+            enc.append(e)
+            dec.append(d)
+    load, write = statistics.median(loads), statistics.median(writes)
+    label = "pi-budget" if capped else "plain"
+    print(
+        f"big venue ({label}): {size / 1e6:.1f} MB snapshot, load {load * 1e3:.0f} ms "
+        f"({size / load / 1e6:.0f} MB/s), snapshot write {write * 1e3:.0f} ms "
+        f"({size / write / 1e6:.0f} MB/s); journal line built {statistics.median(enc) * 1e6:.1f}"
+        f" us, read back {statistics.median(dec) * 1e6:.1f} us"
+    )
+    figures = [
+        ("store.venue_load_100k_log", load * 1e3, "ms", None),
+        ("store.snapshot_decode_100k_log", size / load / 1e6, "MB/s", None),
+        ("store.snapshot_write_100k_log", write * 1e3, "ms", None),
+        ("store.snapshot_encode_100k_log", size / write / 1e6, "MB/s", None),
+        ("store.journal_line_encode", statistics.median(enc) * 1e6, "us", None),
+        ("store.journal_line_decode", statistics.median(dec) * 1e6, "us", None),
+    ]
+    return [
+        {"metric": metric, "value": round(value, 3), "unit": unit, "target": target,
+         "capped": capped, "machine": MACHINE}
+        for metric, value, unit, target in figures
+    ]  # fmt: skip
+
+
+def big_venue_runs() -> list[dict]:
+    """Each in a fresh process, as a box loads at boot: plain, then under the Pi budget
+    (needs root)."""
+    base = Path(tempfile.mkdtemp(prefix="djamms-bench-", dir=os.environ.get("BENCH_DIR")))
+    try:
+        venue_dir(base / "venue", BIG_LOG)
+        cmd = [sys.executable, __file__, "--venue", str(base / "venue")]
+        runs = [cmd]
+        if PI_BUDGET.exists() and os.geteuid() == 0:
+            runs.append([str(PI_BUDGET), "--", *cmd, "--capped"])
+        else:
+            print("pi-budget not usable here: no capped figures")
+        lines = []
+        for run in runs:
+            out = subprocess.run(run, capture_output=True, text=True, timeout=900, check=True)
+            for line in out.stdout.splitlines():
+                if line.startswith("{"):
+                    lines.append(json.loads(line))
+                else:
+                    print(line)
+        return lines
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--load-only", action="store_true", help="only the big venue's figures")
+    ap.add_argument("--capped", action="store_true", help="label figures as capped")
+    ap.add_argument("--venue", type=Path, help="a data dir made by bench_sched.venue_dir")
+    args = ap.parse_args()
+    if args.venue:
+        for line in big_venue_figures(args.venue, args.capped):
+            print(json.dumps(line))
+        return
+    big = big_venue_runs()
+    if not args.load_only:
+        hours()
+    for line in big:
+        print(json.dumps(line))
+
+
+def hours() -> None:
     figures = []
     for rotation, hours in ((300, 12.0), (20_000, 4.0)):
         r = run(rotation, hours)

@@ -37,7 +37,7 @@ class TrackInfo:
     thumbnail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueueItem:
     id: str
     video_id: str

@@ -13,6 +13,7 @@ from typing import Any
 from appliance.core import messages as m
 from appliance.core import queue
 from appliance.core.handling import Step, rule, table
+from appliance.core.item_ids import remember
 from appliance.core.model import HistoryEntry, NowPlaying, Playlist, QueueItem, Venue
 from appliance.core.outputs import (
     ApplySettings,
@@ -35,6 +36,7 @@ def fill_active_queue(s: Step, playlist: Playlist, added_by: str) -> int:
     """The active queue becomes `playlist`'s tracks as fresh items (shuffled when shuffle
     is on, keeping the playlist order to restore). The priority queue is never touched."""
     at = s.now_iso
+    ids = tuple(s.next_ids("q", len(playlist.tracks)))
     items = tuple(
         QueueItem(
             id=i,
@@ -46,13 +48,14 @@ def fill_active_queue(s: Step, playlist: Playlist, added_by: str) -> int:
             added_by_user_id=added_by,
             added_at=at,
         )
-        for i, t in zip(s.next_ids("q", len(playlist.tracks)), playlist.tracks, strict=True)
+        for i, t in zip(ids, playlist.tracks, strict=True)
     )
+    remember(items, ids)
     settings = s.venue.player_settings
     if settings.shuffle_enabled:
         s.set_venue(
             active_queue=queue.shuffled(items, settings.shuffle_seed),
-            base_order=tuple(i.id for i in items),
+            base_order=ids,
         )
     else:
         s.set_venue(active_queue=items, base_order=())
@@ -81,9 +84,11 @@ def _retire_current(s: Step) -> None:
     history = venue.history + (HistoryEntry(item, np.source, np.start_timestamp, s.now),)
     changes: dict[str, object] = {"history": history[-HISTORY_LIMIT:], "now_playing": None}
     if np.source == "active" and venue.player_settings.repeat_mode != "none":
-        changes["active_queue"] = venue.active_queue + (item,)
         if venue.player_settings.shuffle_enabled:
-            changes["base_order"] = venue.base_order + (item.id,)
+            active, base = queue.append_listed(venue.active_queue, item, venue.base_order)
+            changes.update(active_queue=active, base_order=base)
+        else:
+            changes["active_queue"] = queue.append(venue.active_queue, item)
     s.set_venue(**changes)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from appliance.core import messages as m
 from appliance.core import queue
 from appliance.core.handling import Step, require_staff, rule, table
+from appliance.core.item_ids import ids_of
 from appliance.core.outputs import (
     ApplySettings,
     EmergencyStop,
@@ -104,13 +105,13 @@ def _previous(s: Step) -> None:
     # under repeat the previous track was just recycled to the end: look there first
     at = queue.index_of(active, entry.item.id, len(active) - 1)
     if at >= 0:
-        active = active[:at] + active[at + 1 :]
+        active = queue.remove_at(active, at)
     priority = venue.priority_queue
     if np is not None:  # the current track goes back to the front of where it came from
         if np.source == "priority":
             priority = (np.as_item(),) + priority
         else:
-            active = (np.as_item(),) + active
+            active = queue.prepend(np.as_item(), active)
     changes.update(active_queue=active, priority_queue=priority, now_playing=None)
     s.set_venue(**changes)
     start_item(s, entry.item, entry.source, "skip")
@@ -125,7 +126,7 @@ def toggle_shuffle(s: Step) -> None:
         _set_settings(s, shuffle_enabled=False)
     else:
         seed = (int(s.now * 1000) ^ (s.state.seq * 2654435761)) & 0x7FFFFFFF
-        base = tuple(map(queue.item_id, venue.active_queue))
+        base = ids_of(venue.active_queue)
         s.set_venue(active_queue=queue.shuffled(venue.active_queue, seed), base_order=base)
         _set_settings(s, shuffle_enabled=True, shuffle_seed=seed)
     queue_changed(s)

@@ -58,10 +58,11 @@ def add_to_queue(s: Step, msg: m.AddToQueue) -> None:
         s.set_venue(priority_queue=(item,) + venue.priority_queue)
         where = "priority"
     else:
-        changes: dict[str, object] = {"active_queue": venue.active_queue + (item,)}
         if venue.player_settings.shuffle_enabled:
-            changes["base_order"] = venue.base_order + (item.id,)
-        s.set_venue(**changes)
+            active, base = queue.append_listed(venue.active_queue, item, venue.base_order)
+            s.set_venue(active_queue=active, base_order=base)
+        else:
+            s.set_venue(active_queue=queue.append(venue.active_queue, item))
         where = "active"
     s.log("track_added", video_id=item.video_id, queue_item_id=item.id, queue=where, request=patron)
     reply: dict[str, object] = {"item": item, "queue": where}
@@ -93,10 +94,11 @@ def remove_from_queue(s: Step, msg: m.RemoveFromQueue) -> None:
     item = items[i]
     if not msg.actor.is_staff and item.added_by_user_id != msg.actor.user_id:
         raise Rejected("forbidden", "You can only remove your own requests.", 403)
-    changes: dict[str, object] = {f"{name}_queue": items[:i] + items[i + 1 :]}
     if name == "active" and venue.base_order:
-        changes["base_order"] = queue.drop_id(venue.base_order, item.id)
-    s.set_venue(**changes)
+        active, base = queue.remove_listed(items, i, venue.base_order)
+        s.set_venue(active_queue=active, base_order=base)
+    else:
+        s.set_venue(**{f"{name}_queue": queue.remove_at(items, i)})
     s.log(
         "track_removed",
         video_id=item.video_id,
@@ -178,7 +180,7 @@ def _update_items(
             break
         out[i] = replace(items[i], **changes)
         start = i + 1
-    return items if start == 0 else tuple(out)
+    return items if start == 0 else queue.same_ids(tuple(out), items)
 
 
 def track_resolved(s: Step, msg: m.TrackResolved) -> None:
