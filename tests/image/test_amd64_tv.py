@@ -36,6 +36,10 @@ PIN_ON_SCREEN = re.compile(r"PIN[^0-9]{0,30}(\d{6})\b")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
     work = tmp_path_factory.mktemp("amd64-first-start")
     disk = card.copy_sparse(built_image("amd64"), work / "card.img", grow_bytes=0)
+    # Test only: a root shell on the virtio console, to say what the box did on a failure.
+    entry = card.read_boot_file(disk, "loader/entries/djamms.conf").decode()
+    entry = entry.rstrip("\n") + " systemd.debug_shell=/dev/hvc0\n"
+    card.write_boot_file(disk, "loader/entries/djamms.conf", entry.encode(), work)
     card.write_boot_file(disk, "djamms.toml", NO_PIN_TOML.encode(), work)
     machine = Machine(Boot("amd64", disk, work / "boot")).start()
     yield machine
@@ -74,13 +78,18 @@ def _pin_read_twice(machine: Machine, timeout: float) -> str:
 
 
 def _post_login(box: Machine, pin: str) -> requests.Response:
-    """One login; a connection QEMU's user network reset is tried again (twice at most,
-    and said on the output), as a person would press the button again."""
+    """One login; a connection reset is tried again (twice at most, as a person would press
+    the button again) and what the box did meanwhile is printed."""
     for attempt in range(3):
         try:
             return requests.post(box.url + "/api/auth/login", json={"pin": pin}, timeout=30)
         except requests.ConnectionError as exc:
-            print(f"login attempt {attempt + 1}: {exc}")
+            box.wait_shell(timeout=120)
+            _, journal = box.sh(
+                "systemctl show -P NRestarts djamms;"
+                " journalctl -u djamms -n 15 --no-pager -o short-monotonic"
+            )
+            print(f"login attempt {attempt + 1}: {exc}; restarts, journal:\n{journal}")
             if attempt == 2:
                 raise
             box.wait_console(timeout=120)
