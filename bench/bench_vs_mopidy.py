@@ -131,6 +131,9 @@ def timed(fn: Callable[[int], object], n: int = IDLE_SAMPLES) -> list[float]:
 
 
 def emit_latency(name: str, values: list[float], capped: bool, target50: float | None) -> None:
+    if not values:  # every round missed: the `_missed` figure says how many
+        print(f"bench_vs_mopidy: {name}: no round completed", file=sys.stderr)
+        return
     emit(f"{name}_p50", statistics.median(values), "ms", target50, capped)
     emit(f"{name}_p99", pct(values, 99), "ms", None, capped)
 
@@ -262,7 +265,7 @@ class MopidyWindow(Reader):
             return
         found = _ID.search(payload)
         if found and (held := self.pending.pop(int(found.group(1)), None)) is not None:
-            self.on_frame(self, {"type": "QUEUE", "rev": held}, at)
+            self.on_frame(self, {"type": "QUEUE_UPDATE", "rev": held}, at)
 
 
 class MopidyFleet(Fleet):
