@@ -130,6 +130,17 @@ def timed(fn: Callable[[int], object], n: int = IDLE_SAMPLES) -> list[float]:
     return out[10:]  # the first few warm caches and connections
 
 
+def settle(pid: int, timeout: float = 20.0) -> None:
+    """Until the server is idle (under 2 % of a core over half a second), so "at idle"
+    figures do not time its start-up or its resolving ahead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        c0 = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - c0 < 0.01:
+            return
+
+
 def emit_latency(name: str, values: list[float], capped: bool, target50: float | None) -> None:
     if not values:  # every round missed: the `_missed` figure says how many
         print(f"bench_vs_mopidy: {name}: no round completed", file=sys.stderr)
@@ -166,6 +177,7 @@ async def run_djamms(capped: bool) -> None:
                                                     "tracks": tracks})  # fmt: skip
         playlist_id = pl["result"]["playlist"]["playlist_id"]
         staff.post("/api/playlist/manage", {"action": "load", "playlistId": playlist_id})
+        settle(box.proc.pid)  # loading the playlist starts resolving tracks ahead
         djamms_commands(box.port, staff, capped)
         await fanout(box.proc.pid, box.port, staff, capped)
         await churn(box.port, staff, capped)
@@ -346,6 +358,7 @@ async def run_mopidy(capped: bool) -> None:
     with mopidy_process(capped) as (proc, port):
         rpc = Rpc(port)
         rpc("core.tracklist.add", uris=[f"http://127.0.0.1:9/b{i}.mp3" for i in range(100)])
+        settle(proc.pid)
         emit_latency("mopidy_command_ws_idle",
                      timed(lambda i: rpc("core.mixer.set_volume", volume=10 + i % 80)),
                      capped, None)  # fmt: skip
