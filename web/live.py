@@ -108,6 +108,7 @@ def ws_view(ws: Any) -> None:
         pass
     finally:
         client.close()
+        client.detach()
         ws.close()
 
 
@@ -240,6 +241,7 @@ def events_view() -> Response:
         pass
     finally:
         client.close()
+        client.detach()
     return Response(status=200)
 
 

@@ -130,6 +130,8 @@ class HubClient:
         """On the hub's (or the window reader's) thread, `_write` held: write what the
         socket takes without waiting; queue the rest (in order, ahead of anything newer)
         for the window's thread."""
+        if self._fd < 0:  # detached: the descriptor may already name another socket
+            return
         for i, item in enumerate(items):
             data = self._bytes(item)
             try:
@@ -234,6 +236,12 @@ class HubClient:
         if isinstance(item, _Snapshot):
             return self.hub.snapshot_wire(item.state, self.kind)
         return encode(self.kind, item, None)
+
+    def detach(self) -> None:
+        """Before the socket is closed: no direct write may reach its descriptor after
+        this (a closed descriptor's number is soon another connection's)."""
+        with self._write:
+            self._fd = -1
 
     def close_quietly(self) -> None:
         with self._cond:
