@@ -20,26 +20,22 @@ import asyncio
 import http.client
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_web import Fleet, Staff, pct, rss_kb, run_by_rev, run_by_rev_paced  # noqa: E402
-from bench.liveclients import Frame, Reader, masked, open_ws  # noqa: E402
-from tests.support.server import free_port, start_box_process  # noqa: E402
+from bench.mopidy_harness import BlockingWs, MopidyFleet, Rpc, mopidy_process  # noqa: E402
+from tests.support.server import start_box_process  # noqa: E402
 
 HOST = "127.0.0.1"
 PI_BUDGET = REPO.parent / "shared" / "tools" / "pi-budget"
@@ -66,58 +62,6 @@ def cap(pid: int) -> None:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class BlockingWs:
-    """One websocket for timing single round trips (a thread, no event loop between)."""
-
-    def __init__(self, port: int, path: str, cookie: str = "") -> None:
-        self.sock = socket.create_connection((HOST, port), timeout=30)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        extra = f"Cookie: {cookie}\r\n" if cookie else ""
-        self.sock.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            f"Sec-WebSocket-Version: 13\r\n{extra}\r\n".encode()
-        )
-        self.buf = b""
-        while b"\r\n\r\n" not in self.buf:
-            self.buf += self.sock.recv(65536)
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        assert b" 101 " in head.split(b"\r\n")[0], head
-
-    def _need(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            chunk = self.sock.recv(262144)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def recv(self) -> bytes:
-        while True:
-            b1, b2 = self._need(2)
-            n = b2 & 0x7F
-            if n == 126:
-                n = int.from_bytes(self._need(2), "big")
-            elif n == 127:
-                n = int.from_bytes(self._need(8), "big")
-            payload = self._need(n)
-            if b1 & 0x0F == 0x9:
-                self.sock.sendall(masked(0xA, payload))
-            elif b1 & 0x0F == 0x1:
-                return payload
-
-    def call(self, text: str, answered: Callable[[bytes], bool]) -> bytes:
-        self.sock.sendall(masked(0x1, text.encode()))
-        while True:
-            payload = self.recv()
-            if answered(payload):
-                return payload
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def timed(fn: Callable[[int], object], n: int = IDLE_SAMPLES) -> list[float]:
@@ -243,119 +187,10 @@ async def churn(port: int, staff: Staff, capped: bool) -> None:
     emit(f"djamms_queue_all_{WINDOWS}_missed", missed, "rounds", 0, capped)
 
 
-# -- Mopidy ---------------------------------------------------------------------------
-
-_ID = re.compile(rb'"id": ?(\d+)')
-
-
-class MopidyWindow(Reader):
-    """A Mopidy web client: events as they come; on `tracklist_changed` it refetches the
-    tracklist, and holds change k once the answer to a refetch sent after the k-th event
-    arrives. Frames handed on carry a count as their `rev`, so the same by-rev matching
-    as DJAMMS's windows applies."""
-
-    next_id = 1_000_000
-
-    def __init__(self, on_frame: Callable[[Reader, Frame, float], None]) -> None:
-        super().__init__(on_frame)
-        self.volume_events = 0
-        self.queue_events = 0
-        self.pending: dict[int, int] = {}
-
-    def on_text(self, payload: bytes, at: float) -> None:
-        if not _answer(payload):
-            event = json.loads(payload)
-            if event["event"] == "volume_changed":
-                self.volume_events += 1
-                self.on_frame(self, {"type": "VOLUME", "rev": self.volume_events}, at)
-            elif event["event"] == "tracklist_changed":
-                self.queue_events += 1
-                MopidyWindow.next_id += 1
-                self.pending[MopidyWindow.next_id] = self.queue_events
-                self.send_text(json.dumps({"jsonrpc": "2.0", "id": MopidyWindow.next_id,
-                                           "method": "core.tracklist.get_tl_tracks"}))  # fmt: skip
-            return
-        found = _ID.search(payload)
-        if found and (held := self.pending.pop(int(found.group(1)), None)) is not None:
-            self.on_frame(self, {"type": "QUEUE_UPDATE", "rev": held}, at)
-
-
-class MopidyFleet(Fleet):
-    async def connect(self, port: int) -> None:
-        self.readers = [MopidyWindow(self.on_frame) for _ in range(self.n)]
-        for i in range(0, self.n, 50):
-            await asyncio.gather(
-                *(open_ws(HOST, port, r, path="/mopidy/ws") for r in self.readers[i : i + 50])
-            )
-        await asyncio.sleep(0.5)  # Mopidy registers a socket just after its handshake
-
-
-class Rpc:
-    """The controlling window: a JSON-RPC call and its answer (events skipped)."""
-
-    def __init__(self, port: int) -> None:
-        self.ws = BlockingWs(port, "/mopidy/ws")
-        self.n = 0
-
-    def __call__(self, method: str, **params: Any) -> Any:
-        self.n += 1
-        text = json.dumps({"jsonrpc": "2.0", "id": self.n, "method": method, "params": params})
-        want = self.n
-        answer = self.ws.call(text, lambda p: _answer(p) and _is(p, want))
-        return json.loads(answer).get("result")
-
-
-def _answer(payload: bytes) -> bool:
-    """A JSON-RPC answer, not an event (Mopidy's key order varies)."""
-    return b'"jsonrpc"' in payload[:40]
-
-
-def _is(payload: bytes, want: int) -> bool:
-    found = _ID.search(payload)
-    return found is not None and int(found.group(1)) == want
-
-
-@contextmanager
-def mopidy_process(capped: bool) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-mopidy-"))
-    port = free_port()
-    conf = tmp / "mopidy.conf"
-    conf.write_text(
-        f"[core]\ndata_dir = {tmp}/data\ncache_dir = {tmp}/cache\nconfig_dir = {tmp}/conf\n"
-        "[logging]\nverbosity = -1\n"
-        "[audio]\noutput = fakesink\nmixer = software\nmixer_volume = 5\n"
-        "[file]\nenabled = false\n[m3u]\nenabled = false\n"
-        "[stream]\nenabled = true\nmetadata_blacklist = *\n"
-        f"[http]\nenabled = true\nhostname = {HOST}\nport = {port}\nzeroconf =\n"
-        "csrf_protection = false\n"
-    )
-    proc = subprocess.Popen(["mopidy", "--config", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection((HOST, port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("mopidy did not start") from None
-                time.sleep(0.1)
+async def run_mopidy(capped: bool) -> None:
+    with mopidy_process() as (proc, port):
         if capped:
             cap(proc.pid)
-        yield proc, port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-async def run_mopidy(capped: bool) -> None:
-    with mopidy_process(capped) as (proc, port):
         rpc = Rpc(port)
         rpc("core.tracklist.add", uris=[f"http://127.0.0.1:9/b{i}.mp3" for i in range(100)])
         settle(proc.pid)
