@@ -40,7 +40,10 @@ lint: deps-test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# bench_vs_mopidy measures Debian's Mopidy beside the console; without it (no apt) the
+# bench prints DJAMMS's figures only and says so
 bench: deps-test
+	bash bin/apt-ensure mopidy || echo "bench: mopidy could not be installed; no Mopidy ratios"
 	bash bin/bench-run
 
 soak: deps-test

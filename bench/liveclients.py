@@ -33,6 +33,13 @@ class Reader:
         self.task: asyncio.Task | None = None
         self.snapshots = 0
 
+    def on_text(self, payload: bytes, at: float) -> None:
+        self.on_frame(self, head_of(payload), at)
+
+    def send_text(self, text: str) -> None:
+        assert self.writer is not None
+        self.writer.write(masked(0x1, text.encode()))
+
     def drop(self) -> None:
         if self.writer is not None:
             self.writer.transport.abort()
@@ -47,12 +54,14 @@ async def _headers(reader: asyncio.StreamReader) -> bytes:
     return head
 
 
-async def open_ws(host: str, port: int, client: Reader, cookie: str = "") -> None:
+async def open_ws(
+    host: str, port: int, client: Reader, cookie: str = "", path: str = "/ws"
+) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     key = base64.b64encode(os.urandom(16)).decode()
     extra = f"Cookie: {cookie}\r\n" if cookie else ""
     writer.write(
-        f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         f"{extra}\r\n".encode()
     )
@@ -61,10 +70,18 @@ async def open_ws(host: str, port: int, client: Reader, cookie: str = "") -> Non
     client.task = asyncio.ensure_future(_ws_loop(reader, writer, client))
 
 
-def _masked(opcode: int, payload: bytes) -> bytes:
+def masked(opcode: int, payload: bytes) -> bytes:
+    """A client's frame (clients must mask what they send)."""
     mask = os.urandom(4)
+    n = len(payload)
     body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
+    if n < 126:
+        head = bytes([0x80 | opcode, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 0xFE]) + struct.pack("!H", n)
+    else:
+        head = bytes([0x80 | opcode, 0xFF]) + struct.pack("!Q", n)
+    return head + mask + body
 
 
 async def _ws_loop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c: Reader) -> None:
@@ -80,9 +97,9 @@ async def _ws_loop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, c
             at = time.perf_counter()
             opcode = b1 & 0x0F
             if opcode == 0x1:
-                c.on_frame(c, head_of(payload), at)
+                c.on_text(payload, at)
             elif opcode == 0x9:  # ping: answer, or the server drops us
-                writer.write(_masked(0xA, payload))
+                writer.write(masked(0xA, payload))
             elif opcode == 0x8:
                 return
     except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):

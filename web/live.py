@@ -10,6 +10,7 @@ frames (`id:` is the rev; `Last-Event-ID` or `?since=` resumes without a snapsho
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from typing import Any
 
@@ -32,6 +33,13 @@ from web.wire import SSE_HEAD, SSE_KEEPALIVE, WS_PING
 log = logging.getLogger(__name__)
 
 KEEPALIVE = 15.0  # seconds between SSE comments, so dead readers are noticed
+
+
+def _quiet() -> float:
+    """A window's quiet time before its next ping, spread: windows that opened or were
+    resynced together would otherwise all ping at one instant, hundreds of thread
+    wake-ups in one burst (on a Pi core, a change made then waited 150 ms behind them)."""
+    return random.uniform(KEEPALIVE * 0.75, KEEPALIVE)
 
 
 def register(app: Flask) -> None:
@@ -94,12 +102,13 @@ def ws_view(ws: Any) -> None:
     try:
         # a window outlives neither its session's logout (the hub closes it) nor its
         # expiry (checked at least every KEEPALIVE seconds)
-        while client.pump(KEEPALIVE, WS_PING) and _alive(c, sid_hash):
+        while client.pump(_quiet(), WS_PING) and _alive(c, sid_hash):
             pass
     except (ConnectionClosed, OSError):
         pass
     finally:
         client.close()
+        client.detach()
         ws.close()
 
 
@@ -226,12 +235,13 @@ def events_view() -> Response:
     client.attach(sock, "sse")
     try:
         sock.sendall(SSE_HEAD)
-        while client.pump(KEEPALIVE, SSE_KEEPALIVE) and _alive(c, sid_hash):
+        while client.pump(_quiet(), SSE_KEEPALIVE) and _alive(c, sid_hash):
             pass
     except OSError:
         pass
     finally:
         client.close()
+        client.detach()
     return Response(status=200)
 
 

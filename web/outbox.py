@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,11 +126,14 @@ class HubClient:
         finally:
             self._write.release()
 
-    def _send_now(self, frames: list[Frame]) -> None:
-        """On the hub thread: write what the socket takes without waiting; queue the rest
-        (in order, ahead of anything newer) for the window's thread."""
-        for i, frame in enumerate(frames):
-            data = frame.wire(self.kind)
+    def _send_now(self, items: Sequence[Item]) -> None:
+        """On the hub's (or the window reader's) thread, `_write` held: write what the
+        socket takes without waiting; queue the rest (in order, ahead of anything newer)
+        for the window's thread."""
+        if self._fd < 0:  # detached: the descriptor may already name another socket
+            return
+        for i, item in enumerate(items):
+            data = self._bytes(item)
             try:
                 sent = os.write(self._fd, data)
             except BlockingIOError:
@@ -138,7 +142,7 @@ class HubClient:
                 self.close_quietly()
                 return
             if sent < len(data):
-                rest: list[Item] = [data[sent:], *frames[i + 1 :]]
+                rest: list[Item] = [data[sent:], *items[i + 1 :]]
                 with self._cond:
                     self._items.extendleft(reversed(rest))
                     self._bytes_queued += sum(_size(x) for x in rest)
@@ -158,10 +162,21 @@ class HubClient:
             self._items.extend(frames)
 
     def send_private(self, text: str) -> None:
-        """An answer for this window only (ACK, AUTH_SUCCESS), in order with the rest."""
+        """An answer for this window only (ACK, AUTH_SUCCESS), in order with the rest.
+        Written at once when nothing is queued: waking the window's thread for it was a
+        thread hand-off on every command's answer."""
         with self._cond:
-            self._items.append(text)
-            self._cond.notify()
+            if self.closed:
+                return
+            direct = self._fd >= 0 and not self._items and self._write.acquire(blocking=False)
+            if not direct:
+                self._items.append(text)
+                self._cond.notify()
+                return
+        try:
+            self._send_now([text])
+        finally:
+            self._write.release()
 
     def finish(self, text: str) -> None:
         """A last word for this window: written after what is queued, then `pump` ends."""
@@ -221,6 +236,12 @@ class HubClient:
         if isinstance(item, _Snapshot):
             return self.hub.snapshot_wire(item.state, self.kind)
         return encode(self.kind, item, None)
+
+    def detach(self) -> None:
+        """Before the socket is closed: no direct write may reach its descriptor after
+        this (a closed descriptor's number is soon another connection's)."""
+        with self._write:
+            self._fd = -1
 
     def close_quietly(self) -> None:
         with self._cond:

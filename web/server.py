@@ -34,6 +34,15 @@ class _Handler(WSGIRequestHandler):
     server_version = "DJAMMS"
     sys_version = ""
 
+    def setup(self) -> None:
+        super().setup()
+        # a window gets two small writes in a row (an event from the hub thread, then its
+        # ACK): with Nagle on, the second waits for the phone's delayed ACK, 40 ms
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         log.debug("%s %s %s", self.address_string(), self.requestline, code)
 

@@ -102,6 +102,33 @@ def test_same_command_id_over_two_paths_is_applied_once(proc: BoxProcess, staff:
     assert staff.state()["venue"]["active_queue_total"] == before + 1
 
 
+def test_commands_sent_back_to_back_are_answered_in_order_among_the_frames(
+    proc: BoxProcess, staff: Api
+) -> None:
+    """An answer goes straight onto the socket when nothing is queued for the window, and
+    behind what is queued when something is: either way every ACK arrives, in the order
+    the commands were sent, and the events keep their rev order around them."""
+    ws = LiveClient(proc.url, cookie=staff.cookie).connect()
+    ids = [f"pipe-{i}" for i in range(40)]
+    try:
+        for i, cid in enumerate(ids):
+            ws.send({"type": "COMMAND", "commandId": cid, "command": "SET_VOLUME", "value": 20 + i})
+        assert ws.wait_for(lambda fs: sum(f["type"] == "ACK" for f in fs) >= len(ids))
+        last = next(f for f in ws.frames if f.get("commandId") == ids[-1])["rev"]
+        assert ws.wait_for(
+            lambda fs: any(f["type"] == "PLAYER_SETTINGS_UPDATE" and f["rev"] >= last for f in fs)
+        )
+    finally:
+        ws.close()
+    acks = [f for f in ws.frames if f["type"] == "ACK"]
+    assert [a["commandId"] for a in acks] == ids and all(a["ok"] for a in acks)
+    events = [f["rev"] for f in ws.frames if f["type"] not in ("ACK", "AUTH_SUCCESS")]
+    assert events == sorted(events)
+    rev, venue = replay(ws.frames)
+    assert rev >= last and venue is not None
+    assert venue["player_settings"]["master_volume"] == 59
+
+
 def test_every_command_path_is_served_over_the_websocket_too(proc: BoxProcess, staff: Api) -> None:
     rule = {"id": "ws-rule", "start": "00:00", "end": "24:00", "action": "volume", "volume": 30}
     body = {"scheduleData": {"timezone": "UTC", "rules": [rule]}}

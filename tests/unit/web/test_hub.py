@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 from dataclasses import replace
 
 import pytest
@@ -145,3 +146,35 @@ def test_the_window_cap_refuses_past_it(hub) -> None:
     assert h.connect() is None
     clients[0].close()
     assert h.connect() is not None
+
+
+def test_a_detached_window_gets_no_direct_write(hub) -> None:
+    """The hub thread and a window's reader write to an idle window's socket directly; once
+    the window is detached (its socket about to close, its descriptor number soon someone
+    else's) neither may touch the descriptor."""
+    h, rt = hub
+    near, far = socket.socketpair()
+    try:
+        near.settimeout(5)
+        far.settimeout(5)
+        window, witness = h.connect(), h.connect()
+        drain(window, 1)  # its SNAPSHOT: nothing queued now, so writes go straight out
+        drain(witness, 1)
+        window.attach(near, "ws")
+        rt.publish("PLAYER_SETTINGS_UPDATE")
+        drain(witness, 1)  # the hub offers to windows in order: `window` had it first
+        window.send_private('{"type":"ACK"}')
+        got = b""
+        while b'{"type":"ACK"}' not in got:
+            got += far.recv(65536)
+        assert got.startswith(b"\x81") and b'"PLAYER_SETTINGS_UPDATE"' in got
+        window.detach()
+        rt.publish("PLAYER_SETTINGS_UPDATE")
+        drain(witness, 1)
+        window.send_private('{"type":"ACK"}')
+        far.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            far.recv(65536)
+    finally:
+        near.close()
+        far.close()
