@@ -36,20 +36,24 @@ SNAPSHOT = "djamms.json"
 PREVIOUS = "djamms.prev.json"
 
 
+def _header(state: State, journal_seq: int, recent_commands: Any) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "journal_seq": journal_seq,
+        "rev": state.rev,
+        "seq": state.seq,
+        "log_retention": state.log_retention,
+        "recent_commands": recent_commands,
+    }
+
+
 def state_to_tables(state: State, journal_seq: int) -> dict[str, dict[str, Any]]:
     data = to_data(state)
 
     def table(rows: list[Any]) -> dict[str, Any]:
         return {str(i + 1): row for i, row in enumerate(rows)}
 
-    meta = {
-        "format": FORMAT,
-        "journal_seq": journal_seq,
-        "rev": state.rev,
-        "seq": state.seq,
-        "log_retention": state.log_retention,
-        "recent_commands": data["recent_commands"],
-    }
+    meta = _header(state, journal_seq, data["recent_commands"])
     return {
         "meta": table([meta]),
         "venues": table([data["venue"]] if data["venue"] else []),
@@ -122,14 +126,7 @@ def read_snapshot(path: Path) -> tuple[State, int]:
 def document_chunks(state: State, journal_seq: int) -> Iterator[bytes]:
     """The snapshot document (`state_to_tables`' JSON), a few thousand rows per chunk:
     each chunk holds the GIL for about a millisecond, so consoles never wait on a write."""
-    meta = {
-        "format": FORMAT,
-        "journal_seq": journal_seq,
-        "rev": state.rev,
-        "seq": state.seq,
-        "log_retention": state.log_retention,
-        "recent_commands": state.recent_commands,
-    }
+    meta = _header(state, journal_seq, state.recent_commands)
     tables: dict[str, Sequence[Any]] = {
         "meta": [meta],
         "venues": [state.venue] if state.venue else [],

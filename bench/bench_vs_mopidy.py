@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_web import Fleet, Staff, pct, rss_kb, run_by_rev, run_by_rev_paced  # noqa: E402
+from bench.liveclients import queue_churn  # noqa: E402
 from bench.mopidy_harness import BlockingWs, MopidyFleet, Rpc, mopidy_process  # noqa: E402
 from tests.support.server import start_box_process  # noqa: E402
 
@@ -172,14 +173,7 @@ async def fanout(pid: int, port: int, staff: Staff, capped: bool) -> None:
 async def churn(port: int, staff: Staff, capped: bool) -> None:
     fleet = Fleet(WINDOWS, "ws")
     await fleet.connect(port)
-    added: list[str] = []
-
-    def send(i: int) -> tuple[dict, float]:
-        if i % 2 == 0:
-            body, t0 = staff.post("/api/queue/add", {"videoId": f"churn{i}", "title": f"C{i}"})
-            added.append(body["result"]["item"]["id"])
-            return body, t0
-        return staff.post("/api/queue/remove", {"queueItemId": added.pop(0)})
+    send = queue_churn(staff)
 
     all_in, _, missed = await run_by_rev_paced(fleet, int(CHURN_SECONDS * 20), send, 0.05)
     fleet.close()

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests  # noqa: E402
 
-from bench.liveclients import Frame, Reader, open_sse, open_ws  # noqa: E402
+from bench.liveclients import Frame, Reader, open_sse, open_ws, queue_churn  # noqa: E402
 from tests.support.server import STAFF_PIN, start_box_process  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -168,14 +168,7 @@ async def run_by_rev(
 async def bench_churn(box, staff: Staff, kind: str, n: int = 200, seconds: float = 8) -> None:
     fleet = Fleet(n, kind)
     await fleet.connect(box.port)
-    added: list[str] = []
-
-    def send(i: int) -> tuple[dict, float]:
-        if i % 2 == 0:
-            body, t0 = staff.post("/api/queue/add", {"videoId": f"churn{i}", "title": f"C{i}"})
-            added.append(body["result"]["item"]["id"])
-            return body, t0
-        return staff.post("/api/queue/remove", {"queueItemId": added.pop(0)})
+    send = queue_churn(staff)
 
     rounds = int(seconds * 20)
     start = time.perf_counter()

@@ -125,3 +125,18 @@ async def _sse_loop(reader: asyncio.StreamReader, c: Reader) -> None:
                 c.on_frame(c, head_of(line[6:]), time.perf_counter())
     except (ConnectionError, asyncio.CancelledError):
         return
+
+
+def queue_churn(staff: Any) -> Any:
+    """A sender for the churn benches: even rounds add a track, odd ones remove the oldest
+    added, so the queue's length stays put while every window sees a change."""
+    added: list[str] = []
+
+    def send(i: int) -> tuple[dict, float]:
+        if i % 2 == 0:
+            body, t0 = staff.post("/api/queue/add", {"videoId": f"churn{i}", "title": f"C{i}"})
+            added.append(body["result"]["item"]["id"])
+            return body, t0
+        return staff.post("/api/queue/remove", {"queueItemId": added.pop(0)})
+
+    return send

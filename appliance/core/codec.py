@@ -120,7 +120,8 @@ def _decoder(tp: Any) -> Callable[[Any], Any]:
 def _mapping_as_dict(value: Any) -> Any:
     if isinstance(value, Mapping):  # the model's read-only mappings
         return dict(value)
-    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+    # msgspec hands every type it cannot encode to this hook; the error is the caller's
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_mapping_as_dict)
