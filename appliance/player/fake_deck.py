@@ -231,6 +231,7 @@ class FakeDeck:
         self, gain: float | None = None, master: float | None = None, trim: float | None = None
     ) -> None:
         self._record("set_level", gain, master, trim)
+        self._refuse_when_dead()
         if gain is not None:
             self.gain = min(1.0, max(0.0, gain))
             self.levels.append((self.clock(), self.gain))
@@ -246,10 +247,12 @@ class FakeDeck:
 
     def set_mute(self, muted: bool) -> None:
         self._record("set_mute", muted)
+        self._refuse_when_dead()
         self.muted = muted
 
     def set_property(self, name: str, value: Any) -> None:
         self._record("set_property", name, value)
+        self._refuse_when_dead()
         self.properties[name] = value
 
     def terminate(self) -> None:
@@ -259,6 +262,10 @@ class FakeDeck:
             self._emit("dead")
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _refuse_when_dead(self) -> None:
+        if not self._alive:  # as python-mpv's ShutdownError from a core that has shut down
+            raise RuntimeError(f"deck {self.name}: its core has shut down")
 
     def _length(self, path: Path) -> float | None:
         return self.durations.get(path, self.default_duration)

@@ -77,6 +77,8 @@ def retune(
         video.update(window_properties(settings))
     for slot in slots:
         deck = slot.deck
+        if not deck.alive:  # its core refuses; the deck is rebuilt, then given these
+            continue
         if trim_for is not None:
             slot.trim = trim_for(slot)
         deck.set_level(master=settings.master_volume, trim=slot.trim * duck)

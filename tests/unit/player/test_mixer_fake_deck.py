@@ -1,129 +1,27 @@
-"""The mixer's crossfades, stops and recovery on `FakeDeck`s and a `FakeClock`: no mpv,
-no sleeps. The test drives the clock the way the mixer's loop would, stepping as soon as
-the mixer asks (`step()` returns its next wake-up)."""
+"""The mixer's crossfades, stops and pauses on `FakeDeck`s and a `FakeClock` (rig.py): no
+mpv, no sleeps."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from appliance.core import messages as m
-from appliance.core.model import PlayerSettings, QueueItem, State
 from appliance.core.outputs import (
-    ApplySettings,
-    Effect,
     EmergencyStop,
     FadeOutStop,
     Pause,
-    PlayTrack,
-    Prefetch,
     Resume,
     Seek,
 )
 from appliance.player.crossfade import SKIP_FADE, VOLUME_LATENCY
-from appliance.player.deck import DeckOutput
-from appliance.player.fake_deck import FakeClock, FakeDeck, FakeDeckFactory
-from appliance.player.mixer import Mixer
+from appliance.player.fake_deck import FakeClock, FakeDeck
 from appliance.player.slot import CUT_FADE
 from appliance.player.ticks import LEAD
-
-LENGTHS = {"a": 30.0, "b": 40.0, "c": 50.0, "long": 120.0}
-EPS = 1e-6
-
-
-class Library:
-    """A media source whose files are all local (`broken` ones cannot be played)."""
-
-    def __init__(self) -> None:
-        self.discarded: list[tuple[str, str]] = []
-
-    def locate(self, video_id: str) -> Path | None:
-        return path(video_id) if video_id in LENGTHS or video_id == "broken" else None
-
-    def fetch(self, video_id: str, done: Callable[[Path | None, str], None]) -> None:
-        found = self.locate(video_id)
-        done(found, "" if found else "not found")
-
-    def discard(self, video_id: str, reason: str) -> None:
-        self.discarded.append((video_id, reason))
-
-
-def path(video_id: str) -> Path:
-    return Path(f"/media/{video_id}.mp4")
-
-
-class Rig:
-    def __init__(self, crossfade: float = 4, **mixer_options: float) -> None:
-        self.clock = FakeClock()
-        self.decks = FakeDeckFactory(self.clock, {path(v): s for v, s in LENGTHS.items()})
-        self.posted: list[tuple[float, m.Message]] = []
-        self.library = Library()
-        self.mixer = Mixer(
-            self._post,
-            self.library,
-            DeckOutput(audio="null", video="null"),
-            deck_factory=self.decks,
-            clock=self.clock,
-            **mixer_options,
-        )
-        self.mixer.start(thread=False)
-        self.timeout = 0.1
-        self.send(ApplySettings(PlayerSettings(crossfade_time=crossfade)))
-
-    def _post(self, message: m.Message) -> None:
-        self.posted.append((self.clock(), message))
-
-    @property
-    def now(self) -> float:
-        return self.clock()
-
-    def send(self, *effects: Effect) -> None:
-        """The runtime hands effects over; the loop wakes at once."""
-        self.mixer(effects, State())
-        self.timeout = self.mixer.step()
-
-    def play(self, play_id: str, video_id: str, transition: str = "crossfade", **kw: float) -> None:
-        item = QueueItem(id=f"q-{play_id}", video_id=video_id)
-        self.send(PlayTrack(play_id=play_id, item=item, transition=transition, **kw))
-
-    def run(self, seconds: float) -> None:
-        end = self.now + seconds
-        while end - self.now > EPS:
-            self.clock.advance(min(self.timeout, end - self.now))
-            self.timeout = self.mixer.step()
-
-    def run_until(self, done: Callable[[], bool], limit: float = 120.0) -> float:
-        end = self.now + limit
-        while not done():
-            assert self.now < end, "never happened"
-            self.clock.advance(self.timeout)
-            self.timeout = self.mixer.step()
-        return self.now
-
-    def sent(self, kind: type[m.Message]) -> list[tuple[float, m.Message]]:
-        return [(t, msg) for t, msg in self.posted if isinstance(msg, kind)]
-
-    def deck(self, name: str) -> FakeDeck:
-        return self.decks.named(name)
-
-    def ended(self, play_id: str) -> bool:
-        return any(msg.play_id == play_id for _t, msg in self.sent(m.TrackEnded))
-
-
-@pytest.fixture
-def rigs() -> Iterator[Callable[..., Rig]]:
-    made: list[Rig] = []
-
-    def make(**options: float) -> Rig:
-        made.append(Rig(**options))
-        return made[-1]
-
-    yield make
-    for rig in made:
-        rig.mixer.stop(budget=1.0)
+from tests.unit.player.rig import EPS, LENGTHS, Rig, path
 
 
 def started_at(deck: FakeDeck) -> float:
@@ -327,73 +225,6 @@ def test_seek_moves_the_live_deck_and_rearms_the_end(rigs: Callable[..., Rig]) -
     seeked = rig.now
     again = rig.run_until(lambda: len(rig.sent(m.TrackEnded)) == 2)
     assert again - seeked == pytest.approx(30 - 11 - 4 - LEAD, abs=0.1)
-
-
-# -- recovery -------------------------------------------------------------------------------
-
-
-def test_a_dead_deck_is_rebuilt_and_the_track_reloaded_at_its_last_position(
-    rigs: Callable[..., Rig],
-) -> None:
-    rig = rigs()
-    rig.play("p1", "a")
-    rig.run(10.05)
-    old = rig.deck("A")
-    last = old.position()
-    old.die()
-    rig.run(0.1)
-    new = rig.deck("A")
-    assert new is not old and rig.mixer.rebuilds == 1
-    [load] = new.called("load")
-    assert load.args[0] == path("a") and load.args[1] == pytest.approx(last, abs=1e-9)
-    assert load.args[2] is False  # paused=False: it plays on
-    assert new.gain == 1.0 and rig.mixer.live is not None and rig.mixer.live.deck is new
-    logs = [msg for _t, msg in rig.sent(m.RecordLog) if msg.event_type == "player_deck_rebuilt"]
-    assert [(x.event_data["deck"], x.event_data["reason"]) for x in logs] == [("A", "died")]
-    at = new.position()
-    rig.run(2.0)
-    assert new.position() == pytest.approx(at + 2.0)
-
-
-def test_a_stalled_deck_is_rebuilt_after_the_stall_timeout(rigs: Callable[..., Rig]) -> None:
-    rig = rigs(stall_timeout=2.0)
-    rig.play("p1", "a")
-    rig.run(5.0)
-    old = rig.deck("A")
-    old.stall()
-    frozen = old.position()
-    rig.run(1.9)
-    assert rig.mixer.rebuilds == 0 and old.position() == frozen
-    rig.run(0.3)
-    assert rig.mixer.rebuilds == 1
-    new = rig.deck("A")
-    assert new is not old and new.called("load")[0].args[1] == pytest.approx(frozen)
-    reasons = [msg.event_data["reason"] for _t, msg in rig.sent(m.RecordLog)]
-    assert reasons == ["stalled"]
-    rig.run(1.0)
-    assert new.position() == pytest.approx(frozen + 1.0, abs=0.2) and rig.mixer.rebuilds == 1
-
-
-def test_an_unplayable_track_is_reported_and_discarded(rigs: Callable[..., Rig]) -> None:
-    rig = rigs()
-    rig.play("p1", "broken")
-    rig.run(0.1)
-    errors = [msg for _t, msg in rig.sent(m.PlayerError)]
-    assert [(e.play_id, e.error_code) for e in errors] == [("p1", "playback_error")]
-    assert rig.library.discarded and rig.library.discarded[0][0] == "broken"
-    assert rig.mixer.live is None
-
-
-def test_the_next_track_is_preloaded_silent_on_the_idle_deck(rigs: Callable[..., Rig]) -> None:
-    rig = rigs()
-    rig.play("p1", "a")
-    rig.send(Prefetch(items=(QueueItem(id="q2", video_id="b"),)))
-    b = rig.deck("B")
-    assert [c.args[:3] for c in b.called("load")] == [(path("b"), 0.0, True)]
-    assert b.paused and b.gain == 0.0
-    rig.run_until(lambda: rig.ended("p1"))
-    rig.play("p2", "b")
-    assert len(b.called("load")) == 1  # the preloaded file is used, not loaded again
 
 
 # -- heartbeat ------------------------------------------------------------------------------
