@@ -1,5 +1,6 @@
 """Benchmark of the TV on a headless cage compositor, with the real mixer and the display
-adapter (mpv's wlshm output: software scaling, as on a compositor without GL):
+adapter as shipped (GL through the compositor; here, with no GPU, Mesa's llvmpipe software
+renderer, as on the image under QEMU or a mini-PC without a GPU):
 
 - the picture switch against the audio crossfade's midpoint (screenshots with grim, about
   every 60-100 ms, so the figure is good to that step);
@@ -78,8 +79,7 @@ def main() -> None:
         with headless_tv(root) as tv:
             os.environ.update(tv.environ)
             cage = _cage_pid()
-            box = Jukebox(root, media_dir=media, video="auto", player={"vo": "wlshm"},
-                          display=True)  # fmt: skip
+            box = Jukebox(root, media_dir=media, video="auto", display=True)
             with box:
                 box.set("crossfade_time", CROSSFADE)
                 box.wait_for(lambda s: box.playing() == "tv-red", timeout=60)

@@ -45,6 +45,11 @@ class DeckOutput:
     # where there is a screen but no GL (virtio-gpu, simple KMS); null where there is no
     # screen, so a headless box still plays the sound
     vo: str = "gpu,wlshm,drm,null"
+    # The decks are clients of the TV's Wayland compositor: they draw with GL through it
+    # only, software GL allowed. Where there is no GPU (QEMU, some mini-PCs) mpv would
+    # otherwise fall back to wlshm, whose buffers mpv 0.40 loses ("invalid arguments for
+    # wl_surface.attach": a protocol error that ends the deck's core at a track change).
+    compositor: bool = False
 
     def mpv_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {
@@ -74,7 +79,26 @@ class DeckOutput:
         else:
             opts["vo"] = self.vo
             opts["fullscreen"] = True
+        if self.compositor and self.video != "null":
+            opts.update(COMPOSITOR_GL)
         return opts
+
+
+# GL through the compositor, software allowed, with the cheapest scalers (what a GPU-less
+# box can afford; on a Pi's GPU they cost nothing and look the same at TV distance).
+COMPOSITOR_GL: dict[str, Any] = {
+    "gpu_context": "wayland",
+    "gpu_sw": True,
+    "scale": "bilinear",
+    "dscale": "bilinear",
+    "cscale": "bilinear",
+    "dither_depth": "no",
+    "correct_downscaling": False,
+    "linear_downscaling": False,
+    "sigmoid_upscaling": False,
+    "deband": False,
+    "hdr_compute_peak": "no",
+}
 
 
 __all__ = ["DeckListener", "DeckOutput", "MpvDeck"]

@@ -74,6 +74,7 @@ def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> Dec
         audio_buffer=float(section.get("audio_buffer", 0.2)),
         hwdec=str(section.get("hwdec", "auto-safe")),
         vo=str(section.get("vo", DeckOutput.vo)),
+        compositor=bool(env.get("WAYLAND_DISPLAY")),
     )
 
 

@@ -23,6 +23,12 @@ def test_video_auto_draws_only_where_there_is_a_screen(tmp_path: Path) -> None:
     # screen fails
     assert with_screen.mpv_options()["vo"] == "gpu,wlshm,drm,null"
     assert deck_output(Config(video="null"), {"DISPLAY": ":0"}).mpv_options()["vo"] == "null"
+    # under the TV's compositor: GL through it, software allowed, never wlshm's lost buffers
+    tv = deck_output(Config(video="auto"), {"WAYLAND_DISPLAY": "wayland-0"}).mpv_options()
+    assert (tv["gpu_context"], tv["gpu_sw"], tv["scale"]) == ("wayland", True, "bilinear")
+    assert "gpu_context" not in with_screen.mpv_options()
+    headless = deck_output(Config(video="null"), {"WAYLAND_DISPLAY": "wayland-0"})
+    assert "gpu_context" not in headless.mpv_options()
 
 
 def test_the_mixer_with_video_auto_plays_one_track_after_another(tmp_path: Path) -> None:

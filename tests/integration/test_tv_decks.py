@@ -43,7 +43,7 @@ def _media(folder: Path) -> Path:
 
 def test_each_track_shows_in_turn_across_a_crossfade(tmp_path: Path, tv: HeadlessTv) -> None:
     media = _media(tmp_path / "media")
-    box = Jukebox(tmp_path, media_dir=media, video="auto", player={"vo": "wlshm"}, display=True)
+    box = Jukebox(tmp_path, media_dir=media, video="auto", display=True)
     with box:
         box.set("crossfade_time", 2)
         box.wait_for(lambda s: box.playing() == "tv-red", timeout=40)
@@ -76,7 +76,7 @@ def test_an_audio_only_track_shows_the_idle_screen_with_its_title(
 ) -> None:
     media = tmp_path / "media"
     make_track(media / "[tv-tone, The Band, Quiet Song].m4a", seconds=20)
-    box = Jukebox(tmp_path, media_dir=media, video="auto", player={"vo": "wlshm"}, display=True)
+    box = Jukebox(tmp_path, media_dir=media, video="auto", display=True)
     with box:
         box.wait_for(lambda s: box.playing() == "tv-tone", timeout=40)
         shot: Image.Image = tv.grab_until(lambda image: "Quiet Song" in tv.text(image))
