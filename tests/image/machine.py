@@ -48,7 +48,9 @@ class Boot:
     append: str = ""
     media_port: int | None = None  # host port seen by the guest as HOST_ALIAS:<port>
     rtc_base: str = "utc"
-    memory_mib: int = 1024
+    # The smallest x86 mini-PC a venue would buy: with no GPU here (TCG), the TV draws with
+    # Mesa's software renderer, whose three GL contexts need more than 1 GiB beside yt-dlp
+    memory_mib: int = 2048
     extra: list[str] = field(default_factory=list)
 
 

@@ -104,10 +104,6 @@ def test_the_tv_shows_the_first_start_pin_and_it_logs_staff_in(box: Machine) -> 
     assert login.json().get("role") == "admin", login.text
 
 
-# The same known fault as the next-track check (issue 19): in some boots a window on the
-# image seems to stop taking new frames: here the idle screen kept the PIN for 120 s after a
-# login that succeeded (one CI run of three). It still runs, so a fix shows as XPASS.
-@pytest.mark.xfail(reason="issue 19: a window's picture can freeze on the image", strict=False)
 def test_the_pin_leaves_the_tv_once_staff_have_logged_in(box: Machine) -> None:
     deadline, text = time.monotonic() + 120, ""
     while time.monotonic() < deadline:
