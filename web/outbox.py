@@ -18,9 +18,6 @@ from web.wire import encode
 SEND_TIMEOUT = 60.0  # a window that takes nothing for this long is dropped
 CLIENT_BYTES = 1 << 20  # queued for one window before its backlog becomes a snapshot
 SEND_BUFFER = 256 * 1024  # kernel buffer per window: a stalled phone holds no more
-# how long an answer waits for the socket's lock before it is queued instead: the hub's
-# direct writes hold it only for a non-blocking write
-PRIVATE_WAIT = 0.002  # s
 
 
 class Hub(Protocol):
@@ -166,32 +163,20 @@ class HubClient:
 
     def send_private(self, text: str) -> None:
         """An answer for this window only (ACK, AUTH_SUCCESS), in order with the rest.
-        Written by the caller, after what is queued, as far as the socket takes them
-        without waiting: a command's event is fanned out just before its ACK, and
-        queueing the ACK behind it woke the window's thread on many answers."""
-        if not self._write.acquire(timeout=PRIVATE_WAIT):  # a slow write holds it
-            self._queue_private(text)
-            return
-        try:
-            with self._cond:
-                if self.closed or self._fd < 0:
-                    items: list[Item] = []
-                else:
-                    items = [*self._items, text]
-                    self._items.clear()
-                    self._bytes_queued = 0
-            if items:
-                self._send_now(items)
-            else:
-                self._queue_private(text)
-        finally:
-            self._write.release()
-
-    def _queue_private(self, text: str) -> None:
+        Written at once when nothing is queued: waking the window's thread for it was a
+        thread hand-off on every command's answer."""
         with self._cond:
-            if not self.closed:
+            if self.closed:
+                return
+            direct = self._fd >= 0 and not self._items and self._write.acquire(blocking=False)
+            if not direct:
                 self._items.append(text)
                 self._cond.notify()
+                return
+        try:
+            self._send_now([text])
+        finally:
+            self._write.release()
 
     def finish(self, text: str) -> None:
         """A last word for this window: written after what is queued, then `pump` ends."""
@@ -200,13 +185,11 @@ class HubClient:
             self.finishing = True
             self._cond.notify()
 
-    def _wait(self, timeout: float | None) -> tuple[bool, bool]:
-        """(something to write, the quiet time passed)."""
+    def _wait(self, timeout: float | None) -> bool:
         with self._cond:
-            woken = True
             if not self._items and not self.closed:
-                woken = self._cond.wait(timeout)
-            return bool(self._items) and not self.closed, not woken
+                self._cond.wait(timeout)
+            return bool(self._items) and not self.closed
 
     def next(self, timeout: float | None = None) -> str | None:
         """The next text (no socket attached), or None on timeout or once closed."""
@@ -230,13 +213,11 @@ class HubClient:
         """On the window's thread: write queued items until the queue is empty, or `idle`
         (a ping) after `timeout` s of quiet. False once the window is gone."""
         assert self._sock is not None, "attach() a socket first"
-        ready, quiet = self._wait(timeout)
-        if not ready:
+        if not self._wait(timeout):
             if self.closed or self.finishing:
                 return False
-            if quiet:  # not when another thread wrote what woke it
-                with self._write:
-                    self._sock.sendall(idle)
+            with self._write:
+                self._sock.sendall(idle)
             return True
         with self._write:
             while True:
