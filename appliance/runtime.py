@@ -2,9 +2,10 @@
 
 Every message from every adapter goes through `submit()` (or `post()` for facts) onto one
 worker thread, which runs the pure engine, bumps `rev`, journals the change, hands effects
-to the effect sinks (each on its own thread) and publishes events to subscribers. A
-subscriber never blocks the worker: its queue is bounded, and one that falls behind is
-given a fresh snapshot instead of a backlog.
+to the effect sinks (each on its own thread) and publishes events to subscribers; at idle
+`submit()` does the same on its caller's thread, in turn with the worker (one job at a
+time, in order, under one lock). A subscriber never blocks the writer: its queue is
+bounded, and one that falls behind is given a fresh snapshot instead of a backlog.
 """
 
 from __future__ import annotations
