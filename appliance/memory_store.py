@@ -22,7 +22,9 @@ class MemoryStore:
     def start(self) -> None:
         pass
 
-    def append(self, msg: m.Message, now: float, state: State) -> Future[None]:
+    def append(
+        self, msg: m.Message, now: float, state: State, *, alone: bool = False
+    ) -> Future[None]:
         done: Future[None] = Future()
         done.set_result(None)
         return done

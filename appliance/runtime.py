@@ -2,9 +2,10 @@
 
 Every message from every adapter goes through `submit()` (or `post()` for facts) onto one
 worker thread, which runs the pure engine, bumps `rev`, journals the change, hands effects
-to the effect sinks (each on its own thread) and publishes events to subscribers. A
-subscriber never blocks the worker: its queue is bounded, and one that falls behind is
-given a fresh snapshot instead of a backlog.
+to the effect sinks (each on its own thread) and publishes events to subscribers; at idle
+`submit()` does the same on its caller's thread, in turn with the worker (one job at a
+time, in order, under one lock). A subscriber never blocks the writer: its queue is
+bounded, and one that falls behind is given a fresh snapshot instead of a backlog.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ class Store(Protocol):
 
     def load(self) -> tuple[State, list[tuple[m.Message, float]]]: ...
     def start(self) -> None: ...
-    def append(self, msg: m.Message, now: float, state: State) -> Future[None]: ...
+    def append(
+        self, msg: m.Message, now: float, state: State, *, alone: bool = False
+    ) -> Future[None]: ...
     def request_snapshot(self) -> None: ...
     def adopt(self, path: Path) -> str: ...
     def close(self, state: State | None = None) -> None: ...
@@ -95,6 +98,11 @@ class Runtime:
         self._volatile_dirty = False
         self._last_checkpoint = 0.0
         self._worker: threading.Thread | None = None
+        # One job at a time, whoever runs it: the worker, or `submit()` itself when the box
+        # is idle (no job waiting, none running), which spares two thread hand-offs
+        self._turn = threading.Lock()
+        self._waiting = 0  # jobs in the inbox or being handled (under _count)
+        self._count = threading.Lock()
         self.applied = 0
         self.storage_failed = False  # the last journal write failed (disk full, card gone)
         self._storage_lock = threading.Lock()
@@ -135,7 +143,8 @@ class Runtime:
             return
         self._inbox.put(None)
         self._worker.join(timeout=30)
-        self._worker = None
+        with self._turn:  # after any job submit() is running itself
+            self._worker = None
         for sink in self._sinks:
             sink.inbox.put(None)
         # a sink stuck in an actuator (an mpv core that hangs in its audio output) must not
@@ -164,19 +173,43 @@ class Runtime:
     # -- input -----------------------------------------------------------------------------
 
     def submit(self, msg: m.Message, timeout: float = 10.0) -> Reply:
-        """Apply `msg` and wait until it is durable. Thread-safe."""
+        """Apply `msg` and wait until it is durable. Thread-safe. At idle the calling
+        thread applies and journals it itself, in turn with the worker: an answer then
+        waits on no other thread."""
         fut: Future[Reply] = Future()
-        self._inbox.put(_Job(msg, fut))
+        job = _Job(msg, fut)
+        if not self._run_here(job):
+            self._enqueue(job)
         return fut.result(timeout=timeout)
 
     def submit_async(self, msg: m.Message) -> Future[Reply]:
         fut: Future[Reply] = Future()
-        self._inbox.put(_Job(msg, fut))
+        self._enqueue(_Job(msg, fut))
         return fut
 
     def post(self, msg: m.Message) -> None:
         """Fire and forget (facts from the player, ticks)."""
-        self._inbox.put(_Job(msg, None))
+        self._enqueue(_Job(msg, None))
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._count:
+            self._waiting += 1
+        self._inbox.put(job)
+
+    def _run_here(self, job: _Job) -> bool:
+        """Handle `job` on this thread if nothing is queued or running (else False)."""
+        if not self._turn.acquire(blocking=False):
+            return False
+        try:
+            with self._count:
+                idle = self._waiting == 0
+            if not idle or self._worker is None:
+                return False
+            self._handle_safely(job, alone=True)
+            self._checkpoint()  # as the worker does after each job
+            return True
+        finally:
+            self._turn.release()
 
     # -- output ----------------------------------------------------------------------------
 
@@ -234,8 +267,8 @@ class Runtime:
             self._done.popitem(last=False)
 
     def _keep_settled_as_replies(self) -> None:
-        """Swap answered Futures in the memory for their Replies (on the worker, its only
-        writer): a Future carries a condition and locks, about 1 KB, times ten thousand."""
+        """Swap answered Futures in the memory for their Replies (in turn, as every job):
+        a Future carries a condition and locks, about 1 KB, times ten thousand."""
         while self._unsettled and self._unsettled[0][1].done():
             command_id, fut = self._unsettled.popleft()
             if self._done.get(command_id) is fut:  # still remembered: keeps its place
@@ -247,26 +280,32 @@ class Runtime:
                 job = self._inbox.get(timeout=self._checkpoint_every / 3)
             except queue.Empty:
                 job = False  # type: ignore[assignment]
-            if job is None:
-                self._checkpoint(force=True)
-                return
-            if job:
-                try:
-                    self._handle(job)
-                except Exception as exc:  # a bug in a rule: refuse that one message, keep going
-                    log.exception("runtime: %s failed", type(job.msg).__name__)
-                    if job.reply is not None and not job.reply.done():
-                        job.reply.set_result(
-                            Reply(
-                                False,
-                                self._state.rev,
-                                error={"code": "internal", "message": f"internal error: {exc}"},
-                                status=500,
-                            )
-                        )
-            self._checkpoint()
+            with self._turn:
+                if job is None:
+                    self._checkpoint(force=True)
+                    return
+                if job:
+                    self._handle_safely(job, alone=self._inbox.empty())
+                    with self._count:
+                        self._waiting -= 1
+                self._checkpoint()
 
-    def _handle(self, job: _Job) -> None:
+    def _handle_safely(self, job: _Job, alone: bool) -> None:
+        try:
+            self._handle(job, alone)
+        except Exception as exc:  # a bug in a rule: refuse that one message, keep going
+            log.exception("runtime: %s failed", type(job.msg).__name__)
+            if job.reply is not None and not job.reply.done():
+                job.reply.set_result(
+                    Reply(
+                        False,
+                        self._state.rev,
+                        error={"code": "internal", "message": f"internal error: {exc}"},
+                        status=500,
+                    )
+                )
+
+    def _handle(self, job: _Job, alone: bool) -> None:
         msg = job.msg
         self._keep_settled_as_replies()
         if msg.command_id and msg.command_id in self._done:
@@ -300,7 +339,7 @@ class Runtime:
         if durable:
             if self._volatile_dirty:  # replay must see the positions this step saw
                 self._write_checkpoint(state, now)
-            written = self.store.append(msg, now, new)
+            written = self.store.append(msg, now, new, alone=alone)
         else:
             self._volatile_dirty = self._volatile_dirty or new is not state
             written = None

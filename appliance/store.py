@@ -81,8 +81,12 @@ class FileStore:
         self._latest: tuple[int, State] | None = None
         self._inbox: queue.SimpleQueue[_Entry | Callable[[], None] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        # items put in the inbox and not yet done by the writer; while none, an append
+        # made `alone` is written by its caller (under `_io`): one thread hand-off less
+        self._queued = 0
+        self._io = threading.Lock()
         self._snapshots = SnapshotThread(
-            self.dir, on_done=lambda: self._inbox.put(self._collect_snapshot)
+            self.dir, on_done=lambda: self._put(self._collect_snapshot)
         )
         self._staged: dict[str, int] = {}  # restore file name -> the journal entry naming it
         self.recovery_notes: list[str] = []
@@ -234,7 +238,12 @@ class FileStore:
             fsync_dir(target.parent)
         return name
 
-    def append(self, msg: m.Message, now: float, state: State) -> Future[None]:
+    def append(
+        self, msg: m.Message, now: float, state: State, *, alone: bool = False
+    ) -> Future[None]:
+        """Journal `msg`; the Future is done once it is on disk. `alone` (nothing else is
+        waiting to be appended): written at once on this thread if the writer is idle, so an
+        idle box's command is durable without waking the writer; otherwise group-committed."""
         n = self._next_n
         self._next_n += 1
         weight, staged = 0, ""
@@ -253,20 +262,34 @@ class FileStore:
             line += b',"r":' + to_json(state.rev)
         line += b"}\n"
         done: Future[None] = Future()
-        self._inbox.put(_Entry(n, line, state, done, weight + len(line), staged))
+        entry = _Entry(n, line, state, done, weight + len(line), staged)
+        if alone and self._writer is not None:
+            with self._io:
+                if self._queued == 0:  # everything before it is on disk: order is kept
+                    self._flush([entry])
+                    return done
+                self._queued += 1
+                self._inbox.put(entry)
+            return done
+        self._put(entry)
         return done
 
+    def _put(self, item: _Entry | Callable[[], None] | None) -> None:
+        with self._io:
+            self._queued += 1
+            self._inbox.put(item)
+
     def request_snapshot(self) -> None:
-        self._inbox.put(lambda: self._snapshot_latest())
+        self._put(lambda: self._snapshot_latest())
 
     def close(self, state: State | None = None) -> None:
         if self._writer is None:
             return
         if state is not None:
-            self._inbox.put(lambda: self._snapshot_now(self._next_n - 1, state))
+            self._put(lambda: self._snapshot_now(self._next_n - 1, state))
         else:
-            self._inbox.put(self._collect_snapshot)
-        self._inbox.put(None)
+            self._put(self._collect_snapshot)
+        self._put(None)
         self._writer.join(timeout=60)
         self._writer = None
         if self._segment is not None:
@@ -278,7 +301,9 @@ class FileStore:
             item = self._inbox.get()
             batch: list[_Entry] = []
             stop = False
+            taken = 0
             while True:
+                taken += 1
                 if item is None:
                     stop = True
                 elif isinstance(item, _Entry):
@@ -292,6 +317,8 @@ class FileStore:
                 except queue.Empty:
                     break
             self._flush(batch)
+            with self._io:
+                self._queued -= taken
             if stop:
                 return
 
@@ -382,5 +409,5 @@ class FileStore:
             return
         self._snapshots.wait()  # here, not on the writer: journaling goes on meanwhile
         done: Future[None] = Future()
-        self._inbox.put(lambda: done.set_result(None))  # after the snapshot's own note
+        self._put(lambda: done.set_result(None))  # after the snapshot's own note
         done.result(timeout=120)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
@@ -42,7 +43,22 @@ def _quiet() -> float:
     return random.uniform(KEEPALIVE * 0.75, KEEPALIVE)
 
 
+class _Arrivals(threading.Event):
+    """simple-websocket's "a message arrived" signal (its `event_class`), set on the
+    socket's reader thread. Once a window gives it `on_set`, each message is handled right
+    there: no reading thread of ours per window, no hand-off before a command's ACK."""
+
+    on_set: Callable[[], None] | None = None
+
+    def set(self) -> None:
+        super().set()
+        if self.on_set is not None:
+            self.on_set()
+
+
 def register(app: Flask) -> None:
+    options = app.config.get("SOCK_SERVER_OPTIONS", {})
+    app.config["SOCK_SERVER_OPTIONS"] = {**options, "event_class": _Arrivals}
     sock = Sock(app)
 
     @app.before_request
@@ -94,10 +110,9 @@ def ws_view(ws: Any) -> None:
                 }
             )
         )
-    reader = threading.Thread(
-        target=_read_loop, args=(ws, client, c, actor), name="ws-read", daemon=True
-    )
-    reader.start()
+    reader = _Reader(ws, client, c, actor)
+    ws.event.on_set = reader.take
+    reader.take()  # what came before it was listening
     client.attach(ws.sock, "ws")
     try:
         # a window outlives neither its session's logout (the hub closes it) nor its
@@ -129,33 +144,49 @@ def _prefs(user: Any) -> dict[str, Any]:
     return to_data(user.preferences) if user is not None else {}
 
 
-def _read_loop(ws: Any, client: HubClient, c: Console, actor: Any) -> None:
-    try:
-        while not client.closed:
-            text = ws.receive(timeout=None)
-            if text is None:
-                continue
-            if not _alive(c, client.session):  # logged out or expired since the last one
-                client.finish(SESSION_ENDED)  # the writer sends it, then ends the window
-                return
+INTERNAL_ERROR = dumps(
+    {
+        "type": "ERROR",
+        "status": 500,
+        "error": {"code": "internal_error", "message": "The box logged a fault."},
+    }
+)
+
+
+class _Reader:
+    """A window's messages, in order, one at a time, answered as they are taken."""
+
+    def __init__(self, ws: Any, client: HubClient, c: Console, actor: Any) -> None:
+        self.ws, self.client, self.c, self.actor = ws, client, c, actor
+        self._lock = threading.Lock()  # the window's own first call and the reader thread
+        self._ended = False
+
+    def take(self) -> None:
+        with self._lock:
             try:
-                answer = handle_incoming(c, client, actor, text)
-            except Exception:  # one message's bug must not cut the window off
-                log.exception("websocket message failed: %.200r", text)
-                answer = dumps(
-                    {
-                        "type": "ERROR",
-                        "status": 500,
-                        "error": {"code": "internal_error", "message": "The box logged a fault."},
-                    }
-                )
-            if answer is not None:
-                client.send_private(answer)
-    except (ConnectionClosed, OSError):
-        pass
-    finally:
-        if not client.finishing:
-            client.close()
+                while not (self._ended or self.client.closed):
+                    text = self.ws.receive(timeout=0)
+                    if text is None:
+                        return
+                    self._answer(text)
+            except (ConnectionClosed, OSError):
+                self._ended = True
+                if not self.client.finishing:
+                    self.client.close()
+
+    def _answer(self, text: str | bytes) -> None:
+        client = self.client
+        if not _alive(self.c, client.session):  # logged out or expired since the last one
+            self._ended = True
+            client.finish(SESSION_ENDED)  # the writer sends it, then ends the window
+            return
+        try:
+            answer = handle_incoming(self.c, client, self.actor, text)
+        except Exception:  # one message's bug must not cut the window off
+            log.exception("websocket message failed: %.200r", text)
+            answer = INTERNAL_ERROR
+        if answer is not None:
+            client.send_private(answer)
 
 
 def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:

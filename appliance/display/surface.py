@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import mpv
-
 from appliance.display.overlay import HEIGHT, WIDTH
 from appliance.services import tv_logo_args
 
@@ -56,6 +54,8 @@ class IdleSurface:
         self._watcher.start()
 
     def _open(self) -> None:
+        import mpv  # here, not at import: libmpv costs ~45 MB of RSS on a box with no screen
+
         player = mpv.MPV(
             vo=self._vo,
             # Only ever a client of the compositor (never DRM, which cage holds), and a

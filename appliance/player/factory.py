@@ -14,14 +14,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.config import Config
-from appliance.player.deck import DeckOutput
-from appliance.player.mixer import Mixer
 from appliance.player.standin import StandInPlayer
 from appliance.runtime_port import AddEffectSink, Post
 from appliance.services import LoudnessSource, MediaSource, TvOverlay
+
+if TYPE_CHECKING:  # at run time imported where used: a stand-in box never loads libmpv
+    from appliance.player.deck import DeckOutput
+    from appliance.player.mixer import Mixer
 
 
 class StandInAdapter:
@@ -60,6 +62,8 @@ def has_screen(environ: Mapping[str, str], dri: Path = Path("/dev/dri")) -> bool
 
 
 def deck_output(config: Config, environ: Mapping[str, str] | None = None) -> DeckOutput:
+    from appliance.player.deck import DeckOutput
+
     env = os.environ if environ is None else environ
     section: dict[str, Any] = dict(config.section("player"))
     device = ""
@@ -100,6 +104,8 @@ def build_player(
     (the gallery may be built after the player)."""
     if config.player == "standin":
         return PlayerParts(StandInAdapter(post, add_effect_sink))
+    from appliance.player.mixer import Mixer
+
     section = config.section("player")
     mixer = Mixer(
         post,

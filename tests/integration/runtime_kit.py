@@ -43,9 +43,11 @@ class RecordingStore:
     def start(self) -> None:
         self.inner.start()
 
-    def append(self, msg: m.Message, now: float, state: State) -> Future[None]:
+    def append(
+        self, msg: m.Message, now: float, state: State, *, alone: bool = False
+    ) -> Future[None]:
         self.appended.append(msg)
-        return self.inner.append(msg, now, state)
+        return self.inner.append(msg, now, state, alone=alone)
 
     def request_snapshot(self) -> None:
         self.inner.request_snapshot()
