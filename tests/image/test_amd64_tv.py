@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from PIL import Image, ImageChops, ImageOps
+from PIL import Image, ImageChops
 
 from . import card
 from .conftest import built_image
@@ -47,14 +47,17 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
 
 
 def _messages_text(machine: Machine, name: str) -> str:
-    """OCR of the top centre of the TV, where the overlay puts its messages: the brightest
-    channel inverted and doubled, so light text on the video reads as dark on white."""
+    """OCR of the top centre of the TV, where the overlay puts its messages: only the
+    near-white pixels (the overlay's text) as ink, doubled, so the text reads the same over
+    the dark idle screen and over a video's bright colours (a letterbox edge runs through
+    it)."""
     shot = machine.screendump(machine.dir / f"{name}.ppm")
     image = Image.open(shot).convert("RGB")
     w, h = image.size
     band = image.crop((int(w * 0.15), 0, int(w * 0.85), int(h * 0.3)))
     r, g, b = band.split()
-    ink = ImageOps.invert(ImageChops.lighter(ImageChops.lighter(r, g), b))
+    whitest = ImageChops.darker(ImageChops.darker(r, g), b)  # white has no low channel
+    ink = whitest.point(lambda v: 0 if v > 190 else 255)
     path = shot.with_suffix(".png")
     ink.resize((ink.width * 2, ink.height * 2)).save(path)
     out = subprocess.run(["tesseract", str(path), "-"], capture_output=True, text=True,
