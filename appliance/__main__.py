@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -77,6 +75,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from appliance.bootstrap import build
+    from appliance.stop_signal import StopSignal
 
     cfg = load_config(args.config, _overrides(args))
     logging.basicConfig(
@@ -86,9 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     install_app_log(cfg.data_dir)  # downloadable from the console (GET /api/logs/download)
     box = build(cfg)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignal()
     box.start()
     logging.getLogger("djamms").info("running; console on http://%s:%s", cfg.host, cfg.port)
     stop.wait()

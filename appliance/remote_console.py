@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 from appliance.cloud.remote import RemoteVenue, console_staff
 from appliance.cloud.settings import LinkSettings, parse_broker
 from appliance.config import Config, ConfigError, load_config
+from appliance.stop_signal import StopSignal
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +131,7 @@ def cmd_console(args: argparse.Namespace) -> int:
                                data_dir=Path(pick("data_dir", "./var/fleet")))  # fmt: skip
         what = "fleet console"
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignal()
     console.start()
     log.info("%s on %s", what, console.url)
     stop.wait()
