@@ -160,6 +160,7 @@ class HubClient:
         with self._cond:
             self._items.clear()
             self._items.extend(frames)
+            self._bytes_queued = sum(map(_size, frames))
 
     def send_private(self, text: str) -> None:
         """An answer for this window only (ACK, AUTH_SUCCESS), in order with the rest.
@@ -171,6 +172,7 @@ class HubClient:
             direct = self._fd >= 0 and not self._items and self._write.acquire(blocking=False)
             if not direct:
                 self._items.append(text)
+                self._bytes_queued += len(text)
                 self._cond.notify()
                 return
         try:
@@ -182,6 +184,7 @@ class HubClient:
         """A last word for this window: written after what is queued, then `pump` ends."""
         with self._cond:
             self._items.append(text)
+            self._bytes_queued += len(text)
             self.finishing = True
             self._cond.notify()
 

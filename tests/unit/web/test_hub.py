@@ -17,6 +17,7 @@ from appliance.core.model import State
 from appliance.core.outputs import Event
 from appliance.runtime import Published, Resync
 from web.hub import SyncHub
+from web.outbox import CLIENT_BYTES, Frame
 
 
 class FakeSubscription:
@@ -178,3 +179,21 @@ def test_a_detached_window_gets_no_direct_write(hub) -> None:
     finally:
         near.close()
         far.close()
+
+
+def test_private_answers_count_toward_a_windows_byte_bound(hub) -> None:
+    # answers queued and then written must leave the window's byte count where it was, or
+    # a later backlog could pass the bound (CLIENT_BYTES) without turning into a snapshot
+    h, rt = hub
+    window = h.connect()
+    drain(window, 1)
+    for _ in range(20):
+        window.send_private("x" * 50_000)
+    assert len(drain(window, 20)) == 20
+    window.finish("bye")
+    assert drain(window, 1) == ["bye"]
+    window.finishing = False
+    over = Frame(rt.state.rev + 1, rt.state.rev, "QUEUE_UPDATE", "y" * (CLIENT_BYTES + 1))
+    window.offer([over], rt.state)
+    assert window.resyncs == 1
+    assert json.loads(drain(window, 1)[0])["type"] == "SNAPSHOT"
