@@ -9,22 +9,18 @@ shared machine, so compare those first when before/after timings are noisy.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.bench_vs_mopidy import cpu_seconds, settle, timed  # noqa: E402
+from bench.bench_vs_mopidy import DjammsCommands, cpu_seconds, settle, timed  # noqa: E402
 from bench.bench_web import Staff, rss_kb  # noqa: E402
-from bench.mopidy_harness import BlockingWs  # noqa: E402
 from tests.support.server import start_box_process  # noqa: E402
 
 
@@ -67,29 +63,11 @@ def main(n: int) -> None:
         staff.post("/api/playlist/manage", {"action": "load", "playlistId": playlist_id})
         settle(pid)
         print(f"rss {rss_kb(pid) / 1024:.1f} MB with a playlist loaded")
-        cookie = "; ".join(f"{k}={v}" for k, v in staff.s.cookies.items())
-        ws = BlockingWs(box.port, "/ws", cookie)
-
-        def command(i: int) -> None:
-            text = json.dumps({"type": "COMMAND", "commandId": f"c{i}-{time.time()}",
-                               "command": "SET_VOLUME", "value": 10 + i % 80})  # fmt: skip
-            ws.call(text, lambda p: p.startswith(b'{"type":"ACK"'))
-
-        measure("ws", pid, command, n)
-        ws.close()
-        conn = http.client.HTTPConnection("127.0.0.1", box.port, timeout=30)
-        headers = {"Content-Type": "application/json", "Cookie": cookie,
-                   "X-CSRF-Token": staff.s.headers["X-CSRF-Token"]}  # fmt: skip
-
-        def post(i: int) -> None:
-            body = json.dumps({"command": "SET_VOLUME", "value": 10 + i % 80})
-            conn.request("POST", "/api/ui/command", body, headers)
-            resp = conn.getresponse()
-            assert resp.status == 200, resp.read()
-            resp.read()
-
-        measure("http", pid, post, n)
-        conn.close()
+        send = DjammsCommands(box.port, staff)
+        measure("ws", pid, send.over_ws, n)
+        send.close_ws()
+        measure("http", pid, send.over_http, n)
+        send.close()
     finally:
         box.stop()
 

@@ -130,30 +130,48 @@ async def run_djamms(capped: bool) -> None:
         box.stop()
 
 
-def djamms_commands(port: int, staff: Staff, capped: bool) -> None:
-    cookie = "; ".join(f"{k}={v}" for k, v in staff.s.cookies.items())
-    conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    headers = {"Content-Type": "application/json", "Cookie": cookie,
-               "X-CSRF-Token": staff.s.headers["X-CSRF-Token"]}  # fmt: skip
+class DjammsCommands:
+    """A staff member's SET_VOLUME commands to the box, one at a time, each until its
+    answer: over a websocket window (until the ACK; the window opens at the first) and over
+    HTTP. `close_ws()` before timing HTTP: an open window's events are work for the box."""
 
-    def post(i: int) -> None:
+    def __init__(self, port: int, staff: Staff) -> None:
+        cookie = "; ".join(f"{k}={v}" for k, v in staff.s.cookies.items())
+        self.port, self.cookie = port, cookie
+        self.ws: BlockingWs | None = None
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        self.headers = {"Content-Type": "application/json", "Cookie": cookie,
+                        "X-CSRF-Token": staff.s.headers["X-CSRF-Token"]}  # fmt: skip
+
+    def over_ws(self, i: int) -> None:
+        text = json.dumps({"type": "COMMAND", "commandId": f"c{i}-{time.time()}",
+                           "command": "SET_VOLUME", "value": 10 + i % 80})  # fmt: skip
+        if self.ws is None:
+            self.ws = BlockingWs(self.port, "/ws", self.cookie)
+        self.ws.call(text, lambda p: p.startswith(b'{"type":"ACK"'))
+
+    def over_http(self, i: int) -> None:
         body = json.dumps({"command": "SET_VOLUME", "value": 10 + i % 80})
-        conn.request("POST", "/api/ui/command", body, headers)
-        resp = conn.getresponse()
+        self.conn.request("POST", "/api/ui/command", body, self.headers)
+        resp = self.conn.getresponse()
         assert resp.status == 200, resp.read()
         resp.read()
 
-    emit_latency("djamms_command_http_idle", timed(post), capped, 1)
-    conn.close()
-    ws = BlockingWs(port, "/ws", cookie)
+    def close_ws(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+            self.ws = None
 
-    def command(i: int) -> None:
-        text = json.dumps({"type": "COMMAND", "commandId": f"c{i}-{time.time()}",
-                           "command": "SET_VOLUME", "value": 10 + i % 80})  # fmt: skip
-        ws.call(text, lambda p: p.startswith(b'{"type":"ACK"'))
+    def close(self) -> None:
+        self.close_ws()
+        self.conn.close()
 
-    emit_latency("djamms_command_ws_idle", timed(command), capped, 1)
-    ws.close()
+
+def djamms_commands(port: int, staff: Staff, capped: bool) -> None:
+    send = DjammsCommands(port, staff)
+    emit_latency("djamms_command_http_idle", timed(send.over_http), capped, 1)
+    emit_latency("djamms_command_ws_idle", timed(send.over_ws), capped, 1)
+    send.close()
 
 
 async def fanout(pid: int, port: int, staff: Staff, capped: bool) -> None:
