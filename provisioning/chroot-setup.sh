@@ -44,8 +44,9 @@ ROOTPART=PARTUUID=$root_partuuid
 CONSOLES="tty0"
 KERNEL_ARCH="arm64"
 EOF
+	# panic=10: a box that panics reboots itself instead of leaving the bar silent.
 	cat > /etc/default/raspi-extra-cmdline <<EOF
-quiet
+quiet panic=10
 EOF
 	kver=$(ls /lib/modules | sort -V | tail -n 1)
 	# The hook does nothing unless told it runs from a package configure step.

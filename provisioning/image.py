@@ -134,7 +134,8 @@ def esp_tree(rootfs: Path, bootfs: Path, layout: disk.Layout) -> None:
     (bootfs / "loader/loader.conf").write_text("default djamms.conf\ntimeout 0\neditor no\n")
     (entries / "djamms.conf").write_text(
         f"title DJAMMS\nlinux /vmlinuz\ninitrd /initrd.img\n"
-        f"options root=PARTUUID={layout.root_partuuid} rw quiet console=tty0 console=ttyS0,115200\n"
+        f"options root=PARTUUID={layout.root_partuuid} rw quiet panic=10 "
+        "console=tty0 console=ttyS0,115200\n"
     )
 
 

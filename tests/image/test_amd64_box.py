@@ -23,7 +23,7 @@ from tests.support.media import MediaServer
 from . import card, sound
 from .conftest import STAFF_PIN, TONE_HZ, VENUE_TOML, built_image
 from .figures import record
-from .machine import HOST_ALIAS, Boot, Machine
+from .machine import HOST_ALIAS, Boot, Machine, kernel_panicked
 from .sandbox import check_ytdlp_js_runtime
 
 GROW = 512 * 1024 * 1024  # the card is bigger than the image
@@ -277,6 +277,24 @@ def test_the_clock_did_not_go_back_across_the_power_cut(venue: Venue) -> None:
     venue.m.wait_shell(timeout=300)
     code, out = venue.m.sh("date +%s")
     assert code == 0 and int(out.split()[-1]) >= int(venue.facts["clock_boot1"]), out
+
+
+def test_a_kernel_panic_reboots_the_box_and_it_comes_back(venue: Venue) -> None:
+    """panic=10 on the card's kernel command line: a box that panics restarts itself
+    instead of leaving the bar silent (-no-reboot turns that restart into QEMU exiting)."""
+    staff = ApiClient.staff(venue.m.url, pin=STAFF_PIN)
+    status, body = staff.post("/api/ui/command", {"command": "SET_VOLUME", "value": 41})
+    assert status == 200, body
+    venue.m.send_to_shell("echo c > /proc/sysrq-trigger")
+    assert venue.m.proc is not None
+    venue.m.proc.wait(timeout=300)
+    assert kernel_panicked(venue.m.serial_log)
+    venue.m.kill()
+    m = venue.power_on("boot3")
+    m.wait_console(timeout=900)
+    state = requests.get(m.url + "/api/state", timeout=30).json()
+    assert state["venue"]["player_settings"]["master_volume"] == 41
+    m.wait_shell(timeout=300)
 
 
 def test_after_a_clean_shutdown_the_card_shows_first_boot_was_applied(venue: Venue) -> None:
