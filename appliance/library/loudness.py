@@ -36,6 +36,11 @@ class MeasureError(Exception):
     pass
 
 
+class MeasureInterrupted(MeasureError):
+    """ffmpeg was ended by a signal, not by the file: systemd's stop signals the whole
+    service, ffmpeg included, before the box halts its meter. Measured again later."""
+
+
 def _pause(seconds: float) -> bool:
     time.sleep(seconds)
     return False
@@ -87,6 +92,9 @@ def measure(path: Path, ffmpeg: str = "ffmpeg", stop: threading.Event | None = N
     stderr = "".join(chunks)
     # The summary comes last: the last match is the whole file's figure.
     integrated, peak = _INTEGRATED.findall(stderr), _PEAK.findall(stderr)
+    # On SIGTERM/SIGINT ffmpeg prints a partial summary and exits 255: never the figure
+    if proc.returncode < 0 or "received signal" in stderr[-2000:]:
+        raise MeasureInterrupted(f"ffmpeg {proc.returncode}: ended by a signal")
     if proc.returncode != 0 or not integrated or not peak:
         raise MeasureError(f"ffmpeg {proc.returncode}: {stderr[-300:].strip()}")
     return Loudness(_number(integrated[-1]), _number(peak[-1]))
@@ -215,6 +223,9 @@ class LoudnessMeter:
             return
         try:
             loudness = measure(path, self.ffmpeg, stop=self._halt)
+        except MeasureInterrupted as exc:
+            log.info("loudness of %s not measured: %s; measured again later", video_id, exc)
+            return
         except MeasureError as exc:
             if self._halt.is_set():
                 return  # not a failure: measured again after the restart

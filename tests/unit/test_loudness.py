@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,13 @@ from appliance.core.loudness import (
     db_to_amplitude,
     track_gain_db,
 )
-from appliance.library.loudness import LoudnessBook, LoudnessMeter, MeasureError, measure
+from appliance.library.loudness import (
+    LoudnessBook,
+    LoudnessMeter,
+    MeasureError,
+    MeasureInterrupted,
+    measure,
+)
 from tests.support.media import make_stereo_tone
 
 
@@ -128,3 +135,71 @@ def test_stopping_the_meter_kills_a_measurement_under_way(tmp_path: Path) -> Non
     assert took < 10.0, f"stop waited {took:.1f} s for the measurement"
     assert meter.failures == 0  # not a failure: measured after the next start
     assert book.get("long", 0) is None
+
+
+def _ffmpeg_reading(path: Path, timeout: float) -> int:
+    """The pid of the ffmpeg that has `path` on its command line; bounded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if str(path).encode() in argv and any(a.endswith(b"ffmpeg") for a in argv):
+                return int(proc.name)
+        time.sleep(0.05)
+    raise AssertionError("no ffmpeg reads the file")
+
+
+def test_ffmpeg_ended_by_the_services_stop_signal_is_no_failure(tmp_path: Path) -> None:
+    """systemd's stop signals ffmpeg along with the box: an interrupted measurement is
+    measured again later, never logged as a bad file nor taken from its partial summary."""
+    fifo = tmp_path / "endless.wav"
+    os.mkfifo(fifo)
+    measured = threading.Event()
+    book = LoudnessBook(tmp_path / "book.json")
+    meter = LoudnessMeter(book, measured=lambda video_id, _: measured.set())
+    meter.start()
+    try:
+        meter.request("long", fifo)
+        writer = _wait_for_reader(fifo, timeout=30)
+        tone = make_stereo_tone(tmp_path / "tone.wav", amplitude=0.1)
+        try:
+            os.write(writer, tone.read_bytes())  # a partial file: ffmpeg has a summary to give
+            os.kill(_ffmpeg_reading(fifo, timeout=30), signal.SIGTERM)
+        finally:
+            # ffmpeg notices the signal at its next read; a FIFO's blocked read restarts
+            os.close(writer)
+        meter.request("next", tone)  # measured once the interrupted one has ended
+        assert measured.wait(60), "the meter stopped measuring"
+    finally:
+        meter.stop()
+    assert meter.failures == 0
+    assert book.get("long", 0) is None
+    assert book.get("next", tone.stat().st_size) is not None
+
+
+def test_measure_says_interrupted_when_ffmpeg_is_signalled(tmp_path: Path) -> None:
+    fifo = tmp_path / "endless.wav"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            measure(fifo)
+        except MeasureError as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    writer = _wait_for_reader(fifo, timeout=30)
+    try:
+        # past its probing (a read of a silent FIFO does not see the signal's flag)
+        os.write(writer, make_stereo_tone(tmp_path / "tone.wav", amplitude=0.1).read_bytes())
+        os.kill(_ffmpeg_reading(fifo, timeout=30), signal.SIGTERM)
+    finally:
+        os.close(writer)  # ffmpeg notices the signal at its next read
+    t.join(timeout=60)
+    assert not t.is_alive() and len(outcome) == 1
+    assert isinstance(outcome[0], MeasureInterrupted), outcome
