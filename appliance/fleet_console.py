@@ -22,11 +22,12 @@ from typing import Any
 from appliance.cloud.fleet import COMMAND_TIMEOUT, FleetWatcher
 from appliance.cloud.remote import console_staff
 from appliance.cloud.settings import LinkSettings, parse_broker
-from appliance.config import Config, ConfigError
+from appliance.config import Config
 from appliance.core import messages as m
 from appliance.core.model import State, frozen_map
 from appliance.remote_console import RemoteConsole
 from appliance.runtime import Reply
+from appliance.served_console import ServedConsole
 from appliance.subscription import Subscription
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class FleetStaff:
         return None
 
 
-class FleetConsole:
+class FleetConsole(ServedConsole):
     def __init__(
         self,
         broker_url: str,
@@ -85,41 +86,26 @@ class FleetConsole:
         command_timeout: float = COMMAND_TIMEOUT,
         web: dict[str, Any] | None = None,
     ) -> None:
-        if not pin.isdigit() or not 4 <= len(pin) <= 12:
-            raise ConfigError("the console PIN must be 4-12 digits")
+        self.web = {"mdns": False, **(web or {})}
+        super().__init__(pin, Config(data_dir=data_dir, host=host, port=port,
+                                     sections={"web": self.web}))  # fmt: skip
         self.broker_url = broker_url
         self.pin = pin
         self.ca_file = ca_file
         settings = replace(LinkSettings(broker=parse_broker(broker_url)), ca_file=ca_file)
         self.fleet = FleetWatcher(settings, command_timeout=command_timeout)
         self.staff = FleetStaff(pin)
-        self.web = {"mdns": False, **(web or {})}
-        self.config = Config(data_dir=data_dir, host=host, port=port, sections={"web": self.web})
         self.venue_consoles: dict[str, RemoteConsole] = {}
         self._consoles_lock = threading.Lock()
-        self.server: Any = None
-        self.app: Any = None
-
-    @property
-    def port(self) -> int:
-        return self.server.bound_port if self.server else self.config.port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
 
     def start(self, ready_timeout: float = 30.0) -> None:
         from web.fleet import create_fleet_app
-        from web.server import ConsoleServer
 
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.fleet.start()
         if not self.fleet.wait_connected(ready_timeout):
             log.warning("fleet: not connected to the broker yet; serving anyway")
-        self.app = create_fleet_app(self.fleet, self.staff, self.config, self.open_console)
-        self.server = ConsoleServer(self.config.host, self.config.port, self.app,
-                                    self.config.max_connections + 50)  # fmt: skip
-        self.server.start()
+        self._serve(create_fleet_app(self.fleet, self.staff, self.config, self.open_console))
 
     def open_console(self, venue_id: str) -> int | None:
         """The port of `venue_id`'s full remote console, started on first use."""
@@ -157,7 +143,5 @@ class FleetConsole:
             consoles, self.venue_consoles = list(self.venue_consoles.values()), {}
         for console in consoles:
             console.stop()
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        self._stop_serving()
         self.fleet.stop()

@@ -21,12 +21,13 @@ from typing import Any
 from appliance.cloud.remote import RemoteVenue, console_staff
 from appliance.cloud.settings import LinkSettings, parse_broker
 from appliance.config import Config, ConfigError, load_config
+from appliance.served_console import ServedConsole
 from appliance.stop_signal import StopSignal
 
 log = logging.getLogger(__name__)
 
 
-class RemoteConsole:
+class RemoteConsole(ServedConsole):
     def __init__(
         self,
         broker_url: str,
@@ -40,53 +41,33 @@ class RemoteConsole:
         web: dict[str, Any] | None = None,
         sessions: Any = None,
     ) -> None:
-        if not pin.isdigit() or not 4 <= len(pin) <= 12:
-            raise ConfigError("the console PIN must be 4-12 digits")
+        web_section = {"mdns": False, **(web or {})}
+        config = Config(data_dir=data_dir, host=host, port=port, sections={"web": web_section})
+        super().__init__(pin, config)
         if not venue_id:
             raise ConfigError("a venue id is required")
         settings = replace(LinkSettings(broker=parse_broker(broker_url)), ca_file=ca_file)
         self.venue = RemoteVenue(settings, venue_id, console_staff(pin))
-        self.config = Config(
-            data_dir=data_dir,
-            host=host,
-            port=port,
-            sections={"web": {"mdns": False, **(web or {})}},
-        )
         self.sessions = sessions  # a fleet console's own, so its staff are in here too
-        self.server: Any = None
-        self.app: Any = None
-
-    @property
-    def port(self) -> int:
-        return self.server.bound_port if self.server else self.config.port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
 
     def start(self, ready_timeout: float = 30.0) -> None:
         from web import create_app
-        from web.server import ConsoleServer
 
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self.venue.start()
         if not self.venue.wait_ready(ready_timeout):
             log.warning("console: no retained state from venue %s yet; serving anyway",
                         self.venue.topics.venue_id)  # fmt: skip
-        self.app = create_app(self.venue, self.config)
+        app = create_app(self.venue, self.config)
         if self.sessions is not None:
-            self.app.extensions["djamms"].sessions = self.sessions
-        self.app.extensions["djamms"].hub.start()
-        self.server = ConsoleServer(self.config.host, self.config.port, self.app,
-                                    self.config.max_connections + 50)  # fmt: skip
-        self.server.start()
+            app.extensions["djamms"].sessions = self.sessions
+        app.extensions["djamms"].hub.start()
+        self._serve(app)
 
     def stop(self) -> None:
         if self.app is not None:
             self.app.extensions["djamms"].hub.stop()
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        self._stop_serving()
         self.venue.stop()
 
 
