@@ -16,6 +16,7 @@ DJAMMS / Mopidy. Never fails on timing; without Mopidy it prints DJAMMS's figure
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import http.client
 import json
@@ -269,10 +270,9 @@ def ratios(capped: bool) -> None:
             emit(f"ratio_{name}_vs_mopidy", ours / theirs, "ratio", target, capped)
 
 
-async def main() -> None:
-    args = set(sys.argv[1:])  # --plain: no capped run; --no-mopidy: DJAMMS only
-    mopidy = shutil.which("mopidy") if "--no-mopidy" not in args else None
-    budget = PI_BUDGET.exists() and os.geteuid() == 0 and "--plain" not in args
+async def main(args: argparse.Namespace) -> None:
+    mopidy = shutil.which("mopidy") if args.mopidy else None
+    budget = PI_BUDGET.exists() and os.geteuid() == 0 and not args.plain
     if not mopidy:
         print("bench_vs_mopidy: mopidy is not installed (apt-get install mopidy): "
               "DJAMMS's figures only, no ratios", file=sys.stderr)  # fmt: skip
@@ -288,5 +288,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--plain", action="store_true", help="no run under pi-budget")
+    ap.add_argument("--no-mopidy", dest="mopidy", action="store_false", help="DJAMMS only")
+    parsed = ap.parse_args()
     threading.stack_size(512 * 1024)
-    asyncio.run(main())
+    asyncio.run(main(parsed))
