@@ -11,6 +11,7 @@ import pytest
 
 from appliance.core import permutation
 from appliance.core.codec import from_data, from_json, to_data, to_json
+from appliance.core.item_ids import ids_of, known
 from appliance.core.model import State
 from appliance.core.queue import draw_ahead, shuffled
 from tests.unit.engine_kit import playing_venue
@@ -124,3 +125,14 @@ def test_replaying_the_same_commands_chooses_the_same_next_seed() -> None:
     a.ui("SHUFFLE_TOGGLE")
     b.ui("SHUFFLE_TOGGLE")
     assert a.venue.active_queue == b.venue.active_queue
+
+
+def test_toggle_off_right_after_toggle_on_restores_by_rank_with_no_gaps() -> None:
+    d = playing_venue(1300)
+    before = d.venue.active_queue
+    d.ui("SHUFFLE_TOGGLE")
+    r = known(d.venue.active_queue)
+    assert r is not None and r[1] is not None and len(r[1].ranks) == r[1].next  # no gaps
+    d.ui("SHUFFLE_TOGGLE")
+    assert d.venue.active_queue == before
+    assert ids_of(d.venue.active_queue) == tuple(i.id for i in before)
