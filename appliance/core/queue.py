@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 from itertools import compress, repeat
@@ -45,15 +46,60 @@ def upcoming(venue: Venue, n: int) -> tuple[QueueItem, ...]:
 
 def shuffled(items: Items, seed: int) -> Items:
     """Same seed, same order, in every window and after every replay."""
+    ahead = _kept(_SHUFFLED, items, seed)
+    return _shuffle(items, seed) if ahead is None else ahead
+
+
+def _shuffle(items: Items, seed: int) -> Items:
     return _reorder(items, permutation.permutation(len(items), seed), ranks=True)
 
 
 def draw_ahead(venue: Venue) -> None:
-    """Draw the next shuffle's permutation now, at idle (see `permutation.py`): the seed a
-    toggle to on will use is kept while shuffle is off."""
+    """Work the next SHUFFLE_TOGGLE out now, at idle: while shuffle is off, the queue
+    shuffled with the next seed (kept in the settings), and that permutation (see
+    `permutation.py`: it still serves a queue changed since); while on, the queue restored
+    to its base order. A lookup when already done."""
     settings = venue.player_settings
+    items = venue.active_queue
+    if len(items) < permutation.AHEAD_MIN:
+        return
     if not settings.shuffle_enabled:
-        permutation.draw_ahead(len(venue.active_queue), settings.shuffle_seed)
+        seed = settings.shuffle_seed
+        if seed and _kept(_SHUFFLED, items, seed) is None:
+            permutation.draw_ahead(len(items), seed)
+            _keep(_SHUFFLED, items, seed, _shuffle(items, seed))
+    elif _kept(_RESTORED, items, venue.base_order) is None:
+        _keep(_RESTORED, items, venue.base_order, _restore(items, venue.base_order))
+
+
+# Toggles worked out ahead, by the identity of the queue they start from (which an entry
+# holds, so the identity is not reused while kept): (queue, seed or base, the result, its
+# ids and ranks). Pure in effect, as `item_ids`' memo; an OrderedDict's calls are safe
+# across threads (tests run two runtimes).
+_Kept = OrderedDict[int, tuple[Items, object, Items, Ids, Ranks | None]]
+_SHUFFLED: _Kept = OrderedDict()
+_RESTORED: _Kept = OrderedDict()
+_KEPT = 2
+
+
+def _kept(memo: _Kept, items: Items, why: int | Ids) -> Items | None:
+    hit = memo.get(id(items))
+    if hit is None or hit[0] is not items or not (hit[1] is why or hit[1] == why):
+        return None
+    remember(hit[2], hit[3], hit[4])  # the ids memo may have let them go since
+    return hit[2]
+
+
+def _keep(memo: _Kept, items: Items, why: int | Ids, out: Items) -> None:
+    hit = known(out)
+    if hit is None:
+        return
+    memo[id(items)] = (items, why, out, *hit)
+    while len(memo) > _KEPT:
+        try:
+            memo.popitem(last=False)
+        except KeyError:  # emptied meanwhile by another thread
+            break
 
 
 def _reorder(items: Items, order: list[int], ranks: bool = False) -> Items:
@@ -83,6 +129,11 @@ def _reorder_from_one(items: Items, order: list[int]) -> Items:
 def restore_order(items: Items, base: Ids) -> Items:
     """Undo a shuffle: items in `base` order first (an id listed twice counts where it is
     listed last), anything added since after them, in queue order."""
+    ahead = _kept(_RESTORED, items, base)
+    return _restore(items, base) if ahead is None else ahead
+
+
+def _restore(items: Items, base: Ids) -> Items:
     hit = known(items)
     if hit is not None and hit[1] is not None and hit[1].base is base:
         return _reorder_from_one(items, _by_rank(hit[1]))

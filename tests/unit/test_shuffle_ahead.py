@@ -9,12 +9,13 @@ from operator import mod
 
 import pytest
 
+from appliance.core import messages as m
 from appliance.core import permutation
 from appliance.core.codec import from_data, from_json, to_data, to_json
 from appliance.core.item_ids import ids_of, known
 from appliance.core.model import State
 from appliance.core.queue import draw_ahead, shuffled
-from tests.unit.engine_kit import playing_venue
+from tests.unit.engine_kit import ADMIN, playing_venue, track
 
 
 def _fresh(n: int, seed: int) -> list[int]:
@@ -136,3 +137,32 @@ def test_toggle_off_right_after_toggle_on_restores_by_rank_with_no_gaps() -> Non
     d.ui("SHUFFLE_TOGGLE")
     assert d.venue.active_queue == before
     assert ids_of(d.venue.active_queue) == tuple(i.id for i in before)
+
+
+def test_a_venue_drawn_ahead_after_every_step_ends_as_one_never_drawn_ahead() -> None:
+    """Twins fed the same messages, one doing the runtime's idle work after each: the
+    same queues, ids and ranks all along (toggles, plays, adds, removes, moves)."""
+    warm, cold = playing_venue(1100), playing_venue(1100)
+    rng = random.Random(5)
+    for d in (warm, cold):
+        d.end()  # a history, for PLAY_PREVIOUS
+    for k in range(40):
+        active = warm.venue.active_queue
+        pick, to = rng.randrange(len(active)), rng.randrange(900)
+        msg: m.Message = [
+            m.UiCommand(command="SHUFFLE_TOGGLE", actor=ADMIN),
+            m.RemoveFromQueue(queue_item_id=active[pick].id, actor=ADMIN),
+            m.MoveQueueItem(queue_item_id=active[pick].id, to_index=to, actor=ADMIN),
+            m.AddToQueue(track=track(f"x{k}"), actor=ADMIN),
+            m.UiCommand(command="PLAY_PREVIOUS", actor=ADMIN),
+        ][k % 5 if k % 3 else 0]
+        for d in (warm, cold):
+            d.do(msg)
+        if k % 7 == 6:
+            warm.end()
+            cold.end()
+        draw_ahead(warm.venue)
+        assert warm.venue.active_queue == cold.venue.active_queue
+        assert warm.venue.base_order == cold.venue.base_order
+        assert ids_of(warm.venue.active_queue) == ids_of(cold.venue.active_queue)
+        assert ids_of(warm.venue.active_queue) == tuple(i.id for i in warm.venue.active_queue)
