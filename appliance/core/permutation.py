@@ -22,12 +22,13 @@ from itertools import repeat
 from operator import mod
 
 AHEAD_MIN = 1000  # below this a fresh draw is cheap enough on the command path
-_KEPT = 2  # a venue's next shuffle, and one more (tests run two runtimes)
+_KEPT = 1  # the venue's next shuffle (two runtimes in tests just take turns)
 
 
 @dataclass(frozen=True, slots=True)
 class _Drawn:
-    order: list[int]  # P(n); never changed once kept
+    # P(n), never changed once kept; an array: a list's 20,000 int objects would be 0.5 MB
+    order: array[int]
     draws: array[int]  # j of step i at [i - 1]: what undoing step i needs
     after: tuple[object, ...]  # the generator's state after those draws
 
@@ -43,7 +44,7 @@ def permutation(n: int, seed: int) -> list[int]:
     if kept is not None:
         have = len(kept.order)
         if have == n:
-            return list(kept.order)
+            return kept.order.tolist()
         if n > have:
             return _extend(kept, n)
         if have - n < n:  # undoing more steps than a fresh draw makes would be slower
@@ -65,7 +66,7 @@ def _draw(n: int, seed: int) -> list[int]:
 
 
 def _extend(kept: _Drawn, n: int) -> list[int]:
-    order = list(kept.order)
+    order = kept.order.tolist()
     rng = random.Random()
     rng.setstate(kept.after)
     start = len(order)
@@ -79,7 +80,7 @@ def _extend(kept: _Drawn, n: int) -> list[int]:
 def _undo(kept: _Drawn, n: int) -> list[int]:
     """Step i set order[i] = order[j], order[j] = i: undone, order[j] takes back what
     order[i] holds (nothing to do when j == i), and order[i] goes."""
-    order = list(kept.order)
+    order = kept.order.tolist()
     draws = kept.draws
     for i in range(len(order) - 1, n - 1, -1):
         j = draws[i - 1]
@@ -103,7 +104,7 @@ def draw_ahead(n: int, seed: int) -> None:
         order[i] = order[j]
         order[j] = i
     _MEMO.pop(seed, None)  # to the end: the newest is kept longest
-    _MEMO[seed] = _Drawn(order, draws, rng.getstate())
+    _MEMO[seed] = _Drawn(array("l", order), draws, rng.getstate())
     while len(_MEMO) > _KEPT:
         try:
             _MEMO.popitem(last=False)
