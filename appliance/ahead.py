@@ -35,8 +35,9 @@ class Ahead:
 
     def answered(self, answer: Future[Any]) -> None:
         """A change was answered (a Future's done-callback, on the answering thread)."""
-        self._answered = max(self._answered, answer.result().rev)
-        self._wake.set()
+        if answer.exception() is None:
+            self._answered = max(self._answered, answer.result().rev)
+            self._wake.set()
 
     def start(self) -> None:
         self._stopped = False
