@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from appliance.ahead import Ahead
 from appliance.core import messages as m
 from appliance.core.engine import step
 from appliance.core.model import State
@@ -106,6 +107,7 @@ class Runtime:
         self.applied = 0
         self.storage_failed = False  # the last journal write failed (disk full, card gone)
         self._storage_lock = threading.Lock()
+        self._ahead = Ahead(lambda: self._state)  # idle work, after answers are out
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -135,12 +137,14 @@ class Runtime:
             self._start_sink(sink)
         self._worker = threading.Thread(target=self._run, name="runtime", daemon=True)
         self._worker.start()
+        self._ahead.start()
         if boot:
             self.post(m.Boot())
 
     def stop(self) -> None:
         if self._worker is None:
             return
+        self._ahead.stop()
         self._inbox.put(None)
         self._worker.join(timeout=30)
         with self._turn:  # after any job submit() is running itself
@@ -353,6 +357,7 @@ class Runtime:
         fut = job.reply if job.reply is not None else Future()
         if msg.command_id:
             self._remember(msg.command_id, fut)
+        fut.add_done_callback(self._ahead.answered)
         if written is None:
             fut.set_result(reply)
         else:

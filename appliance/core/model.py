@@ -91,6 +91,7 @@ class NowPlaying:
 class PlayerSettings:
     repeat_mode: str = "all"
     shuffle_enabled: bool = False
+    # the current shuffle's seed; while shuffle is off, the next one's (0: none yet)
     shuffle_seed: int = 0
     crossfade_time: int = 3
     master_volume: int = 70

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import random
 from array import array
-from collections import deque
+from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter, mod, ne
+from operator import attrgetter, eq, itemgetter, ne
 from typing import Any, Protocol, TypeVar
 
+from appliance.core import permutation
 from appliance.core.item_ids import Ids, Items, Ranks, ids_of, known, remember
 from appliance.core.model import QueueItem, Venue
 
@@ -46,26 +46,67 @@ def upcoming(venue: Venue, n: int) -> tuple[QueueItem, ...]:
 
 def shuffled(items: Items, seed: int) -> Items:
     """Same seed, same order, in every window and after every replay."""
-    return _reorder(items, _permutation(len(items), seed), ranks=True)
+    ahead = _kept(_SHUFFLED, items, seed)
+    return _shuffle(items, seed) if ahead is None else ahead
 
 
-def _permutation(n: int, seed: int) -> list[int]:
-    """Fisher-Yates (inside-out) over positions, with its draws made in C: `random.shuffle`
-    calls a Python function per item (2.7 ms for 20,000). 30-bit draws keep `%` on one
-    machine digit; the modulo bias is under n / 2**30."""
-    order = list(range(n))
-    draws = map(mod, map(random.Random(seed).getrandbits, repeat(30, n - 1)), range(2, n + 1))
-    for i, j in enumerate(draws, 1):  # j is uniform in 0..i
-        order[i] = order[j]
-        order[j] = i
-    return order
+def _shuffle(items: Items, seed: int) -> Items:
+    return _reorder(items, permutation.permutation(len(items), seed), ranks=True)
+
+
+def draw_ahead(venue: Venue) -> None:
+    """Work the next SHUFFLE_TOGGLE out now, at idle: while shuffle is off, the queue
+    shuffled with the next seed (kept in the settings), and that permutation (see
+    `permutation.py`: it still serves a queue changed since); while on, the queue restored
+    to its base order. A lookup when already done."""
+    settings = venue.player_settings
+    items = venue.active_queue
+    if len(items) < permutation.AHEAD_MIN:
+        return
+    if not settings.shuffle_enabled:
+        seed = settings.shuffle_seed
+        if seed and _kept(_SHUFFLED, items, seed) is None:
+            permutation.draw_ahead(len(items), seed)
+            _keep(_SHUFFLED, items, seed, _shuffle(items, seed))
+    elif _kept(_RESTORED, items, venue.base_order) is None:
+        _keep(_RESTORED, items, venue.base_order, _restore(items, venue.base_order))
+
+
+# Toggles worked out ahead, by the identity of the queue they start from (which an entry
+# holds, so the identity is not reused while kept): (queue, seed or base, the result, its
+# ids and ranks). Pure in effect, as `item_ids`' memo; an OrderedDict's calls are safe
+# across threads (tests run two runtimes).
+_Kept = OrderedDict[int, tuple[Items, object, Items, Ids, Ranks | None]]
+_SHUFFLED: _Kept = OrderedDict()
+_RESTORED: _Kept = OrderedDict()
+_KEPT = 1  # the box's one venue (two runtimes in tests just take turns)
+
+
+def _kept(memo: _Kept, items: Items, why: int | Ids) -> Items | None:
+    hit = memo.get(id(items))
+    if hit is None or hit[0] is not items or not (hit[1] is why or hit[1] == why):
+        return None
+    remember(hit[2], hit[3], hit[4])  # the ids memo may have let them go since
+    return hit[2]
+
+
+def _keep(memo: _Kept, items: Items, why: int | Ids, out: Items) -> None:
+    hit = known(out)
+    if hit is None:
+        return
+    memo[id(items)] = (items, why, out, *hit)
+    while len(memo) > _KEPT:
+        try:
+            memo.popitem(last=False)
+        except KeyError:  # emptied meanwhile by another thread
+            break
 
 
 def _reorder(items: Items, order: list[int], ranks: bool = False) -> Items:
     """`items` at the positions `order` lists, with their ids remembered alongside (one
     itemgetter call builds each tuple: a third of the time of a map). With `ranks` (a
     shuffle of a queue whose ids are its base order), where base lists each item too."""
-    if len(order) < 2:
+    if len(order) < 2:  # itemgetter of one gives the item, not a tuple
         return tuple(items[i] for i in order)
     pick = itemgetter(*order)
     out: Items = pick(items)
@@ -74,12 +115,28 @@ def _reorder(items: Items, order: list[int], ranks: bool = False) -> Items:
     return out
 
 
+def _reorder_from_one(items: Items, order: list[int]) -> Items:
+    """`_reorder` with positions counted from 1: picked from the items behind a dummy."""
+    if len(order) < 2:
+        return tuple(items[i - 1] for i in order)
+    pick = itemgetter(*order)
+    out: Items = pick(items[:1] + items)
+    ids = ids_of(items)
+    remember(out, pick(ids[:1] + ids))
+    return out
+
+
 def restore_order(items: Items, base: Ids) -> Items:
     """Undo a shuffle: items in `base` order first (an id listed twice counts where it is
     listed last), anything added since after them, in queue order."""
+    ahead = _kept(_RESTORED, items, base)
+    return _restore(items, base) if ahead is None else ahead
+
+
+def _restore(items: Items, base: Ids) -> Items:
     hit = known(items)
     if hit is not None and hit[1] is not None and hit[1].base is base:
-        return _reorder(items, _by_rank(hit[1]))
+        return _reorder_from_one(items, _by_rank(hit[1]))
     ids = ids_of(items)
     where = dict(zip(ids, range(len(ids)), strict=True))
     if len(where) != len(items):  # an id twice in the queue: rank each item by hand
@@ -95,17 +152,21 @@ def restore_order(items: Items, base: Ids) -> Items:
 
 
 def _by_rank(r: Ranks) -> list[int]:
-    """Positions in rank order, then the unlisted ones in queue order: each position is
-    put in its rank's slot (a counting sort, in C)."""
-    n = len(r.ranks)
-    slots = [-1] * r.next
-    if -1 in r.ranks:
-        listed = compress(range(n), map(_LISTED, r.ranks))
-        deque(map(slots.__setitem__, filter(_LISTED, r.ranks), listed), maxlen=0)
-        unlisted = compress(range(n), map(_UNLISTED, r.ranks))
-        return list(filter(_LISTED, slots)) + list(unlisted)
-    deque(map(slots.__setitem__, r.ranks, range(n)), maxlen=0)
-    return list(filter(_LISTED, slots))
+    """Positions + 1 in rank order, then the unlisted ones in queue order: each position
+    is put in its rank's slot (a counting sort). The plain loop beats a map over
+    `slots.__setitem__` by a third (3.11 specializes the list store); + 1 lets an empty
+    slot (a rank dropped from the base) be 0, skipped by `filter(None, ...)` in C."""
+    ranks = r.ranks.tolist()
+    slots = [0] * (r.next + 1)  # the extra last slot is where the unlisted (-1) land
+    for at, rank in enumerate(ranks, 1):
+        slots[rank] = at
+    unlisted = slots.pop()
+    if not unlisted and len(ranks) == r.next:  # every slot filled: nothing to skip
+        return slots
+    order = list(filter(None, slots))
+    if unlisted:
+        order += compress(range(1, len(ranks) + 1), map(_UNLISTED, ranks))
+    return order
 
 
 _LISTED = partial(ne, -1)

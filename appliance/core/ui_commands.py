@@ -123,13 +123,18 @@ def toggle_shuffle(s: Step) -> None:
     if settings.shuffle_enabled:
         active = queue.restore_order(venue.active_queue, venue.base_order)
         s.set_venue(active_queue=active, base_order=())
-        _set_settings(s, shuffle_enabled=False)
+        # the next shuffle's seed, known now so the runtime can draw it at idle
+        _set_settings(s, shuffle_enabled=False, shuffle_seed=_new_seed(s))
     else:
-        seed = (int(s.now * 1000) ^ (s.state.seq * 2654435761)) & 0x7FFFFFFF
+        seed = settings.shuffle_seed or _new_seed(s)  # 0: a venue never shuffled
         base = ids_of(venue.active_queue)
         s.set_venue(active_queue=queue.shuffled(venue.active_queue, seed), base_order=base)
         _set_settings(s, shuffle_enabled=True, shuffle_seed=seed)
     queue_changed(s)
+
+
+def _new_seed(s: Step) -> int:
+    return (int(s.now * 1000) ^ (s.state.seq * 2654435761)) & 0x7FFFFFFF or 1
 
 
 _TRANSPORT_COMMANDS = frozenset(
