@@ -37,7 +37,9 @@ class Ahead:
         """A change was answered (a Future's done-callback, on the answering thread)."""
         if answer.exception() is None:
             self._answered = max(self._answered, answer.result().rev)
-            self._wake.set()
+            venue = self._state().venue
+            if venue is not None and queue.ahead_pending(venue):  # else no wake-up at all
+                self._wake.set()
 
     def start(self) -> None:
         self._stopped = False

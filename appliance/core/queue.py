@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from array import array
 from collections import OrderedDict
 from dataclasses import replace
@@ -54,6 +55,23 @@ def _shuffle(items: Items, seed: int) -> Items:
     return _reorder(items, permutation.permutation(len(items), seed), ranks=True)
 
 
+def next_seed(venue: Venue) -> int:
+    """The seed the next shuffle uses: chosen when shuffle was last turned off, or for a
+    venue never shuffled, one from its id. Known ahead either way, so it can be drawn."""
+    seed = venue.player_settings.shuffle_seed
+    return seed or zlib.crc32(venue.venue_id.encode()) & 0x7FFFFFFF or 1
+
+
+def ahead_pending(venue: Venue) -> bool:
+    """Whether `draw_ahead` has work to do (O(1)): the runtime wakes for it only then."""
+    items = venue.active_queue
+    if len(items) < permutation.AHEAD_MIN:
+        return False
+    if venue.player_settings.shuffle_enabled:
+        return not _has(_RESTORED, items, venue.base_order)
+    return not _has(_SHUFFLED, items, next_seed(venue))
+
+
 def draw_ahead(venue: Venue) -> None:
     """Work the next SHUFFLE_TOGGLE out now, at idle: while shuffle is off, the queue
     shuffled with the next seed (kept in the settings), and that permutation (see
@@ -64,8 +82,8 @@ def draw_ahead(venue: Venue) -> None:
     if len(items) < permutation.AHEAD_MIN:
         return
     if not settings.shuffle_enabled:
-        seed = settings.shuffle_seed
-        if seed and _kept(_SHUFFLED, items, seed) is None:
+        seed = next_seed(venue)
+        if _kept(_SHUFFLED, items, seed) is None:
             permutation.draw_ahead(len(items), seed)
             _keep(_SHUFFLED, items, seed, _shuffle(items, seed))
     elif _kept(_RESTORED, items, venue.base_order) is None:
@@ -80,6 +98,11 @@ _Kept = OrderedDict[int, tuple[Items, object, Items, Ids, Ranks | None]]
 _SHUFFLED: _Kept = OrderedDict()
 _RESTORED: _Kept = OrderedDict()
 _KEPT = 1  # the box's one venue (two runtimes in tests just take turns)
+
+
+def _has(memo: _Kept, items: Items, why: int | Ids) -> bool:
+    hit = memo.get(id(items))
+    return hit is not None and hit[0] is items and (hit[1] is why or hit[1] == why)
 
 
 def _kept(memo: _Kept, items: Items, why: int | Ids) -> Items | None:

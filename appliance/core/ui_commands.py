@@ -126,7 +126,7 @@ def toggle_shuffle(s: Step) -> None:
         # the next shuffle's seed, known now so the runtime can draw it at idle
         _set_settings(s, shuffle_enabled=False, shuffle_seed=_new_seed(s))
     else:
-        seed = settings.shuffle_seed or _new_seed(s)  # 0: a venue never shuffled
+        seed = queue.next_seed(venue)
         base = ids_of(venue.active_queue)
         s.set_venue(active_queue=queue.shuffled(venue.active_queue, seed), base_order=base)
         _set_settings(s, shuffle_enabled=True, shuffle_seed=seed)

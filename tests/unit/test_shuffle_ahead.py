@@ -14,7 +14,7 @@ from appliance.core import permutation
 from appliance.core.codec import from_data, from_json, to_data, to_json
 from appliance.core.item_ids import ids_of, known
 from appliance.core.model import State
-from appliance.core.queue import draw_ahead, shuffled
+from appliance.core.queue import ahead_pending, draw_ahead, next_seed, shuffled
 from tests.unit.engine_kit import ADMIN, playing_venue, track
 
 
@@ -166,3 +166,26 @@ def test_a_venue_drawn_ahead_after_every_step_ends_as_one_never_drawn_ahead() ->
         assert warm.venue.base_order == cold.venue.base_order
         assert ids_of(warm.venue.active_queue) == ids_of(cold.venue.active_queue)
         assert ids_of(warm.venue.active_queue) == tuple(i.id for i in warm.venue.active_queue)
+
+
+def test_a_venue_never_shuffled_has_its_first_shuffle_drawn_ahead_too() -> None:
+    d = playing_venue(1300)
+    assert d.venue.player_settings.shuffle_seed == 0
+    seed = next_seed(d.venue)
+    assert seed and seed == next_seed(d.venue)  # from the venue, known before the toggle
+    assert ahead_pending(d.venue)
+    draw_ahead(d.venue)
+    assert not ahead_pending(d.venue)  # the runtime has nothing to wake for now
+    assert permutation.drawn(len(d.venue.active_queue), seed)
+    before = d.venue.active_queue
+    d.ui("SHUFFLE_TOGGLE")
+    assert d.venue.player_settings.shuffle_seed == seed
+    assert [i.id for i in d.venue.active_queue] == [before[k].id for k in _fresh(len(before), seed)]
+    assert ahead_pending(d.venue)  # shuffled now: the way back is not worked out yet
+    draw_ahead(d.venue)
+    assert not ahead_pending(d.venue)
+
+
+def test_short_queues_wake_nothing() -> None:
+    d = playing_venue(permutation.AHEAD_MIN - 10)
+    assert not ahead_pending(d.venue)
