@@ -26,7 +26,7 @@ from appliance.core.engine import step
 from appliance.core.model import State
 from appliance.core.outputs import Effect, Outcome, Rejected
 from appliance.core.players import checkpoint_message
-from appliance.subscription import Published, Resync, Subscription  # noqa: F401 - re-exported
+from appliance.subscription import Inbox, Published, Resync, Subscription  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 SINK_STOP_BUDGET = 1.0  # s, all effect sinks together
@@ -69,9 +69,7 @@ class _Job:
 class _Sink:
     name: str
     fn: Callable[[tuple[Effect, ...], State], None]
-    inbox: queue.SimpleQueue[tuple[tuple[Effect, ...], State] | None] = field(
-        default_factory=queue.SimpleQueue
-    )
+    inbox: Inbox[tuple[tuple[Effect, ...], State] | None] = field(default_factory=Inbox)
     thread: threading.Thread | None = None
 
 

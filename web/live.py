@@ -20,6 +20,7 @@ from flask_sock import ConnectionClosed, Sock
 
 from appliance.commands import CommandError, normalize_command
 from appliance.core.codec import to_data
+from appliance.subscription import wakes_after
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
 from web.body import loads
@@ -180,13 +181,16 @@ class _Reader:
             self._ended = True
             client.finish(SESSION_ENDED)  # the writer sends it, then ends the window
             return
-        try:
-            answer = handle_incoming(self.c, client, self.actor, text)
-        except Exception:  # one message's bug must not cut the window off
-            log.exception("websocket message failed: %.200r", text)
-            answer = INTERNAL_ERROR
-        if answer is not None:
-            client.send_private(answer)
+        # the hub and the sinks wake after the answer is written: woken before, they took
+        # the GIL and the window's socket from it (its ACK then queued for the window's thread)
+        with wakes_after():
+            try:
+                answer = handle_incoming(self.c, client, self.actor, text)
+            except Exception:  # one message's bug must not cut the window off
+                log.exception("websocket message failed: %.200r", text)
+                answer = INTERNAL_ERROR
+            if answer is not None:
+                client.send_private(answer)
 
 
 def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:
