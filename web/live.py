@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_sock import ConnectionClosed, Sock
+from werkzeug.wsgi import ClosingIterator
 
 from appliance.commands import CommandError, normalize_command
 from appliance.core.codec import to_data
@@ -57,7 +58,32 @@ class _Arrivals(threading.Event):
             self.on_set()
 
 
+class _AnswerFirst:
+    """WSGI: a POST's answer is written before the hub and the effect sinks it woke run
+    (as a window's ACK is). Werkzeug closes the answer after writing it, on this thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST":  # /ws and SSE live for hours
+            return self.app(environ, start_response)
+        held = wakes_after()
+        held.__enter__()
+
+        def release() -> None:
+            held.__exit__(None, None, None)
+
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            release()
+            raise
+        return ClosingIterator(body, release)
+
+
 def register(app: Flask) -> None:
+    app.wsgi_app = _AnswerFirst(app.wsgi_app)  # type: ignore[method-assign]
     options = app.config.get("SOCK_SERVER_OPTIONS", {})
     app.config["SOCK_SERVER_OPTIONS"] = {**options, "event_class": _Arrivals}
     sock = Sock(app)
