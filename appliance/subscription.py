@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from appliance.core.model import State
-from appliance.core.outputs import Event
+from appliance.core.outputs import Effect, Event
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,24 @@ class Inbox(Generic[T]):
             while not self._items:
                 self._cond.wait()
             return self._items.popleft()
+
+
+class Only:
+    """An effect sink fed only the effects of `kinds`: an outcome with none of them does
+    not wake its thread (the library's sink woke for every volume change, for nothing)."""
+
+    def __init__(self, kinds: tuple[type[Effect], ...], fn: Any) -> None:
+        self.kinds, self.fn = kinds, fn
+
+    def __call__(self, effects: tuple[Effect, ...], state: State) -> None:
+        self.fn(effects, state)
+
+
+def effects_for(sink: Any, effects: tuple[Effect, ...]) -> tuple[Effect, ...]:
+    """What of `effects` the sink `fn` is fed (all of them, unless it is an `Only`)."""
+    if isinstance(sink, Only):
+        return tuple(e for e in effects if isinstance(e, sink.kinds))
+    return effects
 
 
 class Subscription:

@@ -1,11 +1,14 @@
 """`wakes_after`: what a sender hands to subscribers and sinks is queued at once, in
-order, but their threads wake only when the sender leaves it (after writing its answer)."""
+order, but their threads wake only when the sender leaves it (after writing its answer);
+`Only`: a sink is handed (and woken for) just the effects it acts on."""
 
 from __future__ import annotations
 
 import threading
 
-from appliance.subscription import Inbox, wakes_after
+from appliance.core.model import PlayerSettings, State
+from appliance.core.outputs import ApplySettings, Effect, PlayTrack, Prefetch
+from appliance.subscription import Inbox, Only, effects_for, wakes_after
 
 
 def _consumer(inbox: Inbox[int], got: list[int], arrived: threading.Event) -> threading.Thread:
@@ -60,3 +63,15 @@ def test_a_sender_that_fails_still_wakes_what_it_held() -> None:
     assert arrived.wait(5)
     thread.join(5)
     assert got == [3]
+
+
+def test_a_sink_given_only_some_kinds_is_fed_those_alone_and_in_order() -> None:
+    fed: list[tuple[Effect, ...]] = []
+    only = Only((Prefetch, PlayTrack), lambda effects, state: fed.append(effects))
+    first, second = Prefetch(items=()), Prefetch(items=())
+    settings = ApplySettings(settings=PlayerSettings())
+    assert effects_for(only, (settings,)) == ()  # nothing for it: its thread is not woken
+    assert effects_for(only, (first, settings, second)) == (first, second)
+    assert effects_for(print, (settings, first)) == (settings, first)  # a plain sink: all
+    only((first,), State())
+    assert fed == [(first,)]
