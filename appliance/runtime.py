@@ -27,7 +27,7 @@ from appliance.core.engine import step
 from appliance.core.model import State
 from appliance.core.outputs import Effect, Outcome, Rejected
 from appliance.core.players import checkpoint_message
-from appliance.subscription import Published, Resync, Subscription  # noqa: F401 - re-exported
+from appliance.subscription import Inbox, Published, Resync, Subscription, effects_for  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 SINK_STOP_BUDGET = 1.0  # s, all effect sinks together
@@ -70,9 +70,7 @@ class _Job:
 class _Sink:
     name: str
     fn: Callable[[tuple[Effect, ...], State], None]
-    inbox: queue.SimpleQueue[tuple[tuple[Effect, ...], State] | None] = field(
-        default_factory=queue.SimpleQueue
-    )
+    inbox: Inbox[tuple[tuple[Effect, ...], State] | None] = field(default_factory=Inbox)
     thread: threading.Thread | None = None
 
 
@@ -349,7 +347,8 @@ class Runtime:
             written = None
         if out.effects:
             for sink in self._sinks:
-                sink.inbox.put((out.effects, new))
+                if mine := effects_for(sink.fn, out.effects):
+                    sink.inbox.put((mine, new))
         if out.events:
             pub = Published(new.rev, out.events, new)
             for sub in self._subs:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from appliance.core.model import State
-from appliance.core.outputs import Event
+from appliance.core.outputs import Effect, Event
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,77 @@ class Resync:
 
     rev: int
     state: State
+
+
+T = TypeVar("T")
+
+_held = threading.local()
+
+
+@contextmanager
+def wakes_after() -> Iterator[None]:
+    """Within it, what this thread hands to subscribers and effect sinks is queued at once
+    (in order, as ever) but their threads are woken only on leaving: a sender writes its
+    answer first, not while the hub and the sinks it just woke take the GIL and the
+    window's socket from it."""
+    if getattr(_held, "conds", None) is not None:  # nested: the outer one wakes them
+        yield
+        return
+    conds: list[threading.Condition] = []
+    _held.conds = conds
+    try:
+        yield
+    finally:
+        _held.conds = None
+        for cond in conds:
+            with cond:
+                cond.notify()
+
+
+def _wake(cond: threading.Condition) -> None:
+    """Notify `cond` (held by the caller) now, or on leaving this thread's `wakes_after`."""
+    conds: list[threading.Condition] | None = getattr(_held, "conds", None)
+    if conds is None:
+        cond.notify()
+    elif cond not in conds:
+        conds.append(cond)
+
+
+class Inbox(Generic[T]):
+    """An unbounded FIFO for one consumer thread whose wake-up `wakes_after` can hold."""
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._cond = threading.Condition()
+
+    def put(self, item: T) -> None:
+        with self._cond:
+            self._items.append(item)
+            _wake(self._cond)
+
+    def get(self) -> T:
+        with self._cond:
+            while not self._items:
+                self._cond.wait()
+            return self._items.popleft()
+
+
+class Only:
+    """An effect sink fed only the effects of `kinds`: an outcome with none of them does
+    not wake its thread (the library's sink woke for every volume change, for nothing)."""
+
+    def __init__(self, kinds: tuple[type[Effect], ...], fn: Any) -> None:
+        self.kinds, self.fn = kinds, fn
+
+    def __call__(self, effects: tuple[Effect, ...], state: State) -> None:
+        self.fn(effects, state)
+
+
+def effects_for(sink: Any, effects: tuple[Effect, ...]) -> tuple[Effect, ...]:
+    """What of `effects` the sink `fn` is fed (all of them, unless it is an `Only`)."""
+    if isinstance(sink, Only):
+        return tuple(e for e in effects if isinstance(e, sink.kinds))
+    return effects
 
 
 class Subscription:
@@ -48,7 +121,7 @@ class Subscription:
                 self.overflows += 1
             else:
                 self._items.append(item)
-            self._cond.notify()
+            _wake(self._cond)
 
     def get(self, timeout: float | None = None) -> Published | Resync | None:
         """The next item, or None on timeout or once closed."""

@@ -17,9 +17,11 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_sock import ConnectionClosed, Sock
+from werkzeug.wsgi import ClosingIterator
 
 from appliance.commands import CommandError, normalize_command
 from appliance.core.codec import to_data
+from appliance.subscription import wakes_after
 from web.api import search_tracks
 from web.auth import actor_for, current_session, same_origin
 from web.body import loads
@@ -56,7 +58,32 @@ class _Arrivals(threading.Event):
             self.on_set()
 
 
+class _AnswerFirst:
+    """WSGI: a POST's answer is written before the hub and the effect sinks it woke run
+    (as a window's ACK is). Werkzeug closes the answer after writing it, on this thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") != "POST":  # /ws and SSE live for hours
+            return self.app(environ, start_response)
+        held = wakes_after()
+        held.__enter__()
+
+        def release() -> None:
+            held.__exit__(None, None, None)
+
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            release()
+            raise
+        return ClosingIterator(body, release)
+
+
 def register(app: Flask) -> None:
+    app.wsgi_app = _AnswerFirst(app.wsgi_app)  # type: ignore[method-assign]
     options = app.config.get("SOCK_SERVER_OPTIONS", {})
     app.config["SOCK_SERVER_OPTIONS"] = {**options, "event_class": _Arrivals}
     sock = Sock(app)
@@ -180,13 +207,16 @@ class _Reader:
             self._ended = True
             client.finish(SESSION_ENDED)  # the writer sends it, then ends the window
             return
-        try:
-            answer = handle_incoming(self.c, client, self.actor, text)
-        except Exception:  # one message's bug must not cut the window off
-            log.exception("websocket message failed: %.200r", text)
-            answer = INTERNAL_ERROR
-        if answer is not None:
-            client.send_private(answer)
+        # the hub and the sinks wake after the answer is written: woken before, they took
+        # the GIL and the window's socket from it (its ACK then queued for the window's thread)
+        with wakes_after():
+            try:
+                answer = handle_incoming(self.c, client, self.actor, text)
+            except Exception:  # one message's bug must not cut the window off
+                log.exception("websocket message failed: %.200r", text)
+                answer = INTERNAL_ERROR
+            if answer is not None:
+                client.send_private(answer)
 
 
 def handle_incoming(c: Console, client: HubClient, actor: Any, text: str | bytes) -> str | None:

@@ -22,9 +22,11 @@ from typing import Any
 
 from appliance.config import Config, ConfigError, extractor_args
 from appliance.core import messages as m
+from appliance.core.outputs import PlayTrack, Prefetch
 from appliance.library.service import LibraryService
 from appliance.library.updater import Updater, UpdateSettings
 from appliance.runtime_port import AddEffectSink, Post
+from appliance.subscription import Only
 
 log = logging.getLogger(__name__)
 ACTOR = m.Actor(user_id="ytdlp-update", role="admin", source="scheduler")
@@ -67,7 +69,8 @@ def build_library(config: Config, post: Post, add_effect_sink: AddEffectSink) ->
 
     updater = Updater(service.ytdlp_store, service.resolver, settings, notify=notify)
     service.resolver.on_outcome = updater.observe
-    add_effect_sink(service.on_effects, "library")
+    # the library acts on these two only (LibraryService.on_effects)
+    add_effect_sink(Only((Prefetch, PlayTrack), service.on_effects), "library")
     return LibraryParts(service, updater)
 
 
