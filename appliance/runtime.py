@@ -14,14 +14,14 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from appliance.ahead import Ahead
+from appliance.answers import RECENT_COMMANDS, Answered, Reply, settle
 from appliance.core import messages as m
 from appliance.core.engine import step
 from appliance.core.model import State
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 SINK_STOP_BUDGET = 1.0  # s, all effect sinks together
 
 CHECKPOINT_EVERY = 30.0  # seconds: how stale a position on disk may get
-RECENT_COMMANDS = 1000  # commandIds remembered across restarts
 
 
 class Store(Protocol):
@@ -47,16 +46,6 @@ class Store(Protocol):
     def request_snapshot(self) -> None: ...
     def adopt(self, path: Path) -> str: ...
     def close(self, state: State | None = None) -> None: ...
-
-
-@dataclass(frozen=True)
-class Reply:
-    ok: bool
-    rev: int
-    result: Any = None
-    error: dict[str, Any] | None = None
-    status: int = 200
-    state: State | None = None  # set on conflicts (409): the current truth
 
 
 @dataclass
@@ -90,9 +79,7 @@ class Runtime:
         self._subs: list[Subscription] = []
         self._subs_lock = threading.Lock()
         self._sinks: list[_Sink] = []
-        self._done: OrderedDict[str, Reply | Future[Reply]] = OrderedDict()
-        self._unsettled: deque[tuple[str, Future[Reply]]] = deque()  # in _done, not yet answered
-        self._idempotency_size = idempotency_size
+        self._answered = Answered(idempotency_size)
         self._checkpoint_every = checkpoint_every
         self._volatile_dirty = False
         self._last_checkpoint = 0.0
@@ -117,14 +104,14 @@ class Runtime:
     def _replay(self) -> State:
         state, journal = self.store.load()
         for command_id, rev in getattr(self.store, "answered", ()):  # before the snapshot
-            self._remember(command_id, Reply(True, rev))
+            self._answered.remember(command_id, Reply(True, rev))
         for msg, now in journal:
             try:
                 state = self._apply(state, step(state, msg, now), msg.command_id)[0]
             except Rejected as exc:  # the engine changed under an old journal: say so, go on
                 log.warning("replay: %s refused (%s)", type(msg).__name__, exc.code)
         for command_id, rev in state.recent_commands:  # a retry after a restart: same answer
-            self._remember(command_id, Reply(True, rev))
+            self._answered.remember(command_id, Reply(True, rev))
         return state
 
     def start(self, *, boot: bool = True) -> None:
@@ -261,21 +248,6 @@ class Runtime:
             return replace(new, rev=rev, recent_commands=recent), True
         return new, False
 
-    def _remember(self, command_id: str, reply: Reply | Future[Reply]) -> None:
-        if isinstance(reply, Future):
-            self._unsettled.append((command_id, reply))
-        self._done[command_id] = reply
-        while len(self._done) > self._idempotency_size:
-            self._done.popitem(last=False)
-
-    def _keep_settled_as_replies(self) -> None:
-        """Swap answered Futures in the memory for their Replies (in turn, as every job):
-        a Future carries a condition and locks, about 1 KB, times ten thousand."""
-        while self._unsettled and self._unsettled[0][1].done():
-            command_id, fut = self._unsettled.popleft()
-            if self._done.get(command_id) is fut:  # still remembered: keeps its place
-                self._done[command_id] = fut.result()
-
     def _run(self) -> None:
         while True:
             try:
@@ -309,9 +281,8 @@ class Runtime:
 
     def _handle(self, job: _Job, alone: bool) -> None:
         msg = job.msg
-        self._keep_settled_as_replies()
-        if msg.command_id and msg.command_id in self._done:
-            prior = self._done[msg.command_id]
+        prior = self._answered.get(msg.command_id)
+        if prior is not None:
             if job.reply is None:
                 return
             if isinstance(prior, Reply):
@@ -330,7 +301,7 @@ class Runtime:
             if msg.command_id:  # a retried command gets its first answer, refusals included;
                 # without the state: thousands of remembered conflicts each pinning a whole
                 # State (its activity log, its recent commands) is how the box ran out of memory
-                self._remember(msg.command_id, replace(reply, state=None))
+                self._answered.remember(msg.command_id, replace(reply, state=None))
             if job.reply is not None:
                 job.reply.set_result(reply)
             return
@@ -355,12 +326,12 @@ class Runtime:
                 sub._offer(pub)
         fut = job.reply if job.reply is not None else Future()
         if msg.command_id:
-            self._remember(msg.command_id, fut)
+            self._answered.remember(msg.command_id, fut)
         fut.add_done_callback(self._ahead.answered)
         if written is None:
             fut.set_result(reply)
         else:
-            written.add_done_callback(lambda w: _settle(fut, reply, w))
+            written.add_done_callback(lambda w: settle(fut, reply, w))
             written.add_done_callback(self._watch_storage)
 
     def _with_truth(self, reply: Reply) -> Reply:
@@ -399,19 +370,3 @@ class Runtime:
         msg = checkpoint_message(state)
         if msg is not None:
             self.store.append(msg, now, state)
-
-
-def _settle(fut: Future[Reply], reply: Reply, written: Future[None]) -> None:
-    exc = written.exception()
-    if exc is None:
-        fut.set_result(reply)
-    else:  # applied in memory but not on disk: say so rather than claim it is safe
-        fut.set_result(
-            Reply(
-                False,
-                reply.rev,
-                result=reply.result,
-                status=507,
-                error={"code": "storage_failed", "message": f"Applied but not saved: {exc}"},
-            )
-        )
