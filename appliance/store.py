@@ -24,7 +24,7 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,8 +32,9 @@ from typing import Any
 
 from appliance.atomic_storage import fsync_dir
 from appliance.core import messages as m
-from appliance.core.codec import from_json, message_from_data, message_to_json, parse_json, to_json
+from appliance.core.codec import from_json, message_to_json, to_json
 from appliance.core.model import State
+from appliance.journal_reading import JournalReading, journal_segments
 from appliance.snapshot import (
     PREVIOUS,
     SNAPSHOT,
@@ -103,7 +104,6 @@ class FileStore:
             for tmp in self.dir.glob("*.tmp"):
                 tmp.unlink()
         state, seq = State(), 0
-        self.answered = []
         for name in (SNAPSHOT, PREVIOUS):
             path = self.dir / name
             if not path.exists():
@@ -120,69 +120,15 @@ class FileStore:
                 if not self.readonly:
                     os.replace(path, path.with_name(f"{path.stem}.corrupt.json"))
         self._snapshot_seq = self._prev_snapshot_seq = seq
-        self._staged = {}
+        reading = JournalReading(self.journal_dir, self.readonly, self.recovery_notes,
+                                 self._read_staged)  # fmt: skip
         with paused_gc():
-            entries = list(self._read_journal(seq))
+            entries = list(reading.entries(after=seq))
+        self._staged, self.answered = reading.staged, reading.answered
         self._next_n = seq + len(entries) + 1
         self._latest = None
         self._drop_staged(keep=lambda name: name in self._staged)  # adopted, never journaled
         return state, entries
-
-    def _segments(self) -> list[tuple[int, Path]]:
-        out = []
-        for p in self.journal_dir.glob("*.jsonl"):
-            try:
-                out.append((int(p.stem), p))
-            except ValueError:
-                continue
-        return sorted(out)
-
-    def _read_journal(self, after: int) -> Iterator[tuple[m.Message, float]]:
-        expected = after + 1
-        if not self.journal_dir.is_dir():
-            return
-        segments = [path for _, path in self._segments()]
-        for i, path in enumerate(segments):
-            good_bytes = 0
-            with open(path, "rb") as f:
-                for raw in f:
-                    try:
-                        entry = parse_json(raw)
-                        n = int(entry["n"])
-                        msg = message_from_data(entry["m"])
-                        t = float(entry["t"])
-                        if not raw.endswith(b"\n"):
-                            raise ValueError("unterminated line")
-                    except Exception:  # noqa: BLE001 - torn tail: never acknowledged
-                        self._truncate(path, good_bytes)
-                        self._set_aside(segments[i + 1 :])
-                        return
-                    if n > expected:  # what follows cannot be replayed onto this state
-                        self.recovery_notes.append(f"journal gap at {expected}; stopped")
-                        log.warning(self.recovery_notes[-1])
-                        if good_bytes:
-                            self._truncate(path, good_bytes)
-                            self._set_aside(segments[i + 1 :])
-                        else:
-                            self._set_aside(segments[i:])
-                        return
-                    good_bytes += len(raw)
-                    staged = entry.get("staged")
-                    if isinstance(staged, str):
-                        self._staged[staged] = n
-                    if n < expected:
-                        if msg.command_id and isinstance(entry.get("r"), int):
-                            self.answered.append((msg.command_id, entry["r"]))
-                        continue
-                    expected += 1
-                    if isinstance(staged, str) and isinstance(msg, m.RestoreState):
-                        try:
-                            msg = replace(msg, state=self._read_staged(staged))
-                        except (OSError, ValueError, TypeError, KeyError) as exc:
-                            self.recovery_notes.append(f"restore {n} skipped: {staged} ({exc})")
-                            log.error(self.recovery_notes[-1])
-                            continue
-                    yield msg, t
 
     def _read_staged(self, name: str) -> State:
         with paused_gc():
@@ -197,24 +143,6 @@ class FileStore:
         for path in (self.dir / RESTORES).iterdir():
             if not keep(path.name):
                 path.unlink(missing_ok=True)
-
-    def _set_aside(self, paths: list[Path]) -> None:
-        """Keep unreplayable segments for inspection, out of the way of new ones."""
-        if self.readonly:
-            return
-        for path in paths:
-            os.replace(path, path.with_suffix(".orphan"))
-            self.recovery_notes.append(f"journal {path.name} set aside")
-
-    def _truncate(self, path: Path, size: int) -> None:
-        note = f"journal {path.name}: torn tail cut at byte {size}"
-        log.warning(note)
-        self.recovery_notes.append(note)
-        if self.readonly:
-            return
-        with open(path, "r+b") as f:
-            f.truncate(size)
-            os.fsync(f.fileno())
 
     # -- writing -------------------------------------------------------------------------
 
@@ -392,7 +320,7 @@ class FileStore:
     def _prune(self) -> None:
         """Keep the journal the previous snapshot needs, so either copy can be replayed;
         likewise the restore files that journal names."""
-        segments = self._segments()
+        segments = journal_segments(self.journal_dir)
         for (_, path), (next_start, _) in zip(segments, segments[1:], strict=False):
             if next_start - 1 <= self._prev_snapshot_seq:
                 path.unlink(missing_ok=True)
